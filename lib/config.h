@@ -1,0 +1,122 @@
+/* The instance configuration: one JSON file, read by both planes.
+ *
+ * hg_config_load_* fill a struct with every default applied and every field
+ * checked; on error they return -1 and write into `err` a message that names
+ * the field by its path (e.g. `ports[1].address`) and says why it is wrong.
+ * Unknown fields are errors too: a typo must not silently fall back to a
+ * default. Nothing starts on an invalid config.
+ *
+ * Schema (see configs/lab.json for a commented example in README form):
+ *   instance            string, [A-Za-z0-9_-]{1,31}, required
+ *   dataplane.workers   1..HG_MAX_WORKERS, default 1
+ *   dataplane.cpus      array of CPU numbers for the workers, default none
+ *                       (workers float over the allowed CPUs)
+ *   dataplane.busy_poll bool, default false (never sleep: benchmarks)
+ *   dataplane.idle_spin_loops   idle loops before sleeping, 0..1e6, def 64
+ *   dataplane.idle_sleep_min_us 1..1e6, default 10
+ *   dataplane.idle_sleep_max_us min..1e6, default 1000
+ *   dataplane.memory_mb  64..65536, default 256
+ *   dataplane.hugepages  bool, default false (--no-huge)
+ *   dataplane.mbufs      1024..4194304, default 8192
+ *   dataplane.rx_desc / tx_desc  64..16384, power of two, default 1024
+ *   dataplane.burst      1..HG_MAX_BURST, default 32
+ *   ports[]             1..HG_MAX_PORTS, required
+ *     name              string, [A-Za-z0-9_-]{1,31}, unique, required
+ *     device            DPDK vdev string, e.g. "net_af_packet0,iface=hg-c0"
+ *     pci               PCI address "0000:03:00.0"; exactly one of device/pci
+ *     address           "a.b.c.d/len", unicast, len 1..31, required
+ *     gateway           "a.b.c.d" inside the port's subnet, optional
+ *     mtu               576..9000, default 1500
+ *   arp.entries         16..65536, power of two, default 1024
+ *   arp.timeout_s       1..86400, default 300 (after this an entry is
+ *                       refreshed on next use)
+ *   arp.retry_ms        10..60000, default 1000
+ *   arp.retries         1..20, default 3
+ *   arp.pending_max     1..1024 packets waiting per worker, default 64
+ *   channel.name        shared-memory name, default "hopgate-<instance>"
+ *   channel.ring_slots  power of two 16..65536, default 1024
+ *   control.socket      Unix socket path, default "/run/hopgate/ctl.sock"
+ *   control.max_clients 1..1024, default 64
+ *   control.max_line    256..1048576 bytes, default 65536
+ */
+#ifndef HG_CONFIG_H
+#define HG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HG_MAX_PORTS 8
+#define HG_MAX_WORKERS 16
+#define HG_MAX_BURST 64
+#define HG_NAME_MAX 32
+#define HG_PATH_MAX 108 /* sun_path */
+
+struct hg_port_config {
+	char name[HG_NAME_MAX];
+	char device[256]; /* vdev args, or "" */
+	char pci[32];     /* PCI address, or "" */
+	uint32_t addr;    /* host order */
+	uint8_t prefix_len;
+	uint32_t gateway; /* host order, 0 = none */
+	uint16_t mtu;
+};
+
+struct hg_dataplane_config {
+	unsigned workers;
+	int cpus[HG_MAX_WORKERS];
+	unsigned n_cpus;
+	bool busy_poll;
+	unsigned idle_spin_loops;
+	unsigned idle_sleep_min_us;
+	unsigned idle_sleep_max_us;
+	unsigned memory_mb;
+	bool hugepages;
+	unsigned mbufs;
+	unsigned rx_desc;
+	unsigned tx_desc;
+	unsigned burst;
+};
+
+struct hg_arp_config {
+	unsigned entries;
+	unsigned timeout_s;
+	unsigned retry_ms;
+	unsigned retries;
+	unsigned pending_max;
+};
+
+struct hg_channel_config {
+	char name[64];
+	unsigned ring_slots;
+};
+
+struct hg_control_config {
+	char socket[HG_PATH_MAX];
+	unsigned max_clients;
+	unsigned max_line;
+};
+
+struct hg_config {
+	char instance[HG_NAME_MAX];
+	struct hg_dataplane_config dataplane;
+	struct hg_port_config ports[HG_MAX_PORTS];
+	unsigned n_ports;
+	struct hg_arp_config arp;
+	struct hg_channel_config channel;
+	struct hg_control_config control;
+};
+
+int hg_config_load_file(const char *path, struct hg_config *out, char *err,
+			size_t errlen);
+int hg_config_load_string(const char *json, struct hg_config *out, char *err,
+			  size_t errlen);
+
+/* The running config as JSON (every default made explicit), malloc'd;
+ * NULL on allocation failure. */
+char *hg_config_to_json(const struct hg_config *cfg);
+
+/* True when some port is a PCI device (the EAL may then probe PCI). */
+bool hg_config_has_pci(const struct hg_config *cfg);
+
+#endif

@@ -1,0 +1,104 @@
+/* Counter names, defined once.
+ *
+ * The data plane increments these; the control plane names them in the
+ * `stats` answer. Both sides expand the same X-macro lists, so a counter
+ * added here appears everywhere with no second list to keep in step.
+ * Counters are per worker, written only by their worker (no atomics) and
+ * read by the worker itself when it answers a stats request.
+ */
+#ifndef HG_COUNTERS_H
+#define HG_COUNTERS_H
+
+#include <stdint.h>
+
+/* What a worker did. */
+#define HG_WORKER_COUNTERS(X)                                                  \
+	X(rx_packets)                                                          \
+	X(rx_bytes)                                                            \
+	X(tx_packets)                                                          \
+	X(tx_bytes)                                                            \
+	X(loops)                                                               \
+	X(busy_loops)                                                          \
+	X(busy_cycles)                                                         \
+	X(idle_sleeps)                                                         \
+	X(arp_requests_in)                                                     \
+	X(arp_replies_in)                                                      \
+	X(arp_requests_out)                                                    \
+	X(arp_replies_out)                                                     \
+	X(arp_learned)                                                         \
+	X(arp_queued)                                                          \
+	X(arp_queue_released)                                                  \
+	X(ipv4_in)                                                             \
+	X(icmp_in)                                                             \
+	X(icmp_echo_requests)                                                  \
+	X(icmp_echo_replies)                                                   \
+	X(chan_msgs_in)                                                        \
+	X(chan_msgs_out)                                                       \
+	X(chan_full)
+
+/* Why a worker dropped a packet. Parsers in lib/pkt.h return these. */
+#define HG_DROP_REASONS(X)                                                     \
+	X(eth_truncated)                                                       \
+	X(eth_not_for_us)                                                      \
+	X(eth_unknown_type)                                                    \
+	X(eth_vlan)                                                            \
+	X(arp_truncated)                                                       \
+	X(arp_bad_format)                                                      \
+	X(arp_bad_source)                                                      \
+	X(arp_not_for_us)                                                      \
+	X(ipv4_truncated)                                                      \
+	X(ipv4_bad_version)                                                    \
+	X(ipv4_bad_header_len)                                                 \
+	X(ipv4_bad_total_len)                                                  \
+	X(ipv4_bad_checksum)                                                   \
+	X(ipv4_bad_source)                                                     \
+	X(ipv4_fragment)                                                       \
+	X(ipv4_options)                                                        \
+	X(ipv4_not_for_us)                                                     \
+	X(ipv4_unknown_proto)                                                  \
+	X(icmp_truncated)                                                      \
+	X(icmp_bad_checksum)                                                   \
+	X(icmp_unhandled_type)                                                 \
+	X(no_route)                                                            \
+	X(arp_queue_full)                                                      \
+	X(arp_timeout)                                                         \
+	X(tx_full)                                                             \
+	X(no_mbuf)
+
+/* Per port, per worker: what crossed the port and what it lost. */
+#define HG_PORT_COUNTERS(X)                                                    \
+	X(rx_packets)                                                          \
+	X(rx_bytes)                                                            \
+	X(tx_packets)                                                          \
+	X(tx_bytes)                                                            \
+	X(rx_dropped)                                                          \
+	X(tx_dropped)
+
+/* Per port, from the poll-mode driver (rte_eth_stats), reported by worker 0. */
+#define HG_PMD_COUNTERS(X)                                                     \
+	X(ipackets)                                                            \
+	X(opackets)                                                            \
+	X(ibytes)                                                              \
+	X(obytes)                                                              \
+	X(imissed)                                                             \
+	X(ierrors)                                                             \
+	X(oerrors)                                                             \
+	X(rx_nombuf)
+
+#define HG_ENUM_WC(name) HG_WC_##name,
+#define HG_ENUM_DROP(name) HG_DROP_##name,
+#define HG_ENUM_PC(name) HG_PC_##name,
+#define HG_ENUM_PMD(name) HG_PMD_##name,
+
+enum hg_worker_counter { HG_WORKER_COUNTERS(HG_ENUM_WC) HG_WC_COUNT };
+/* HG_DROP_NONE (0) means "keep the packet"; parsers return it on success. */
+enum hg_drop { HG_DROP_NONE = 0, HG_DROP_REASONS(HG_ENUM_DROP) HG_DROP_COUNT };
+enum hg_port_counter { HG_PORT_COUNTERS(HG_ENUM_PC) HG_PC_COUNT };
+enum hg_pmd_counter { HG_PMD_COUNTERS(HG_ENUM_PMD) HG_PMD_COUNT };
+
+extern const char *const hg_worker_counter_names[HG_WC_COUNT];
+extern const char *const hg_drop_names[HG_DROP_COUNT];
+extern const char *const hg_port_counter_names[HG_PC_COUNT];
+extern const char *const hg_pmd_counter_names[HG_PMD_COUNT];
+
+#endif

@@ -1,0 +1,42 @@
+#include "msg.h"
+
+#include <string.h>
+
+/* Payload size each type must carry. */
+static const uint32_t msg_payload_len[HG_MSG_TYPE_COUNT] = {
+	[HG_MSG_STATS_REQ] = 0,
+	[HG_MSG_STATS_REPLY] = sizeof(struct hg_stats_reply),
+};
+
+int hg_msg_send(struct hg_ring *r, uint16_t type, uint64_t seq,
+		const void *payload, uint32_t len)
+{
+	struct hg_msg *m;
+
+	if (len > HG_MSG_MAX_PAYLOAD || len > r->slot_size - sizeof(*m))
+		return -2;
+	m = hg_ring_reserve(r);
+	if (m == NULL)
+		return -1;
+	m->version = HG_MSG_VERSION;
+	m->type = type;
+	m->len = len;
+	m->seq = seq;
+	if (len > 0)
+		memcpy(m->payload, payload, len);
+	hg_ring_commit(r);
+	return 0;
+}
+
+const struct hg_msg *hg_msg_check(const void *slot)
+{
+	const struct hg_msg *m = slot;
+
+	if (m->version != HG_MSG_VERSION)
+		return NULL;
+	if (m->type == HG_MSG_NONE || m->type >= HG_MSG_TYPE_COUNT)
+		return NULL;
+	if (m->len != msg_payload_len[m->type])
+		return NULL;
+	return m;
+}

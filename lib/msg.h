@@ -1,0 +1,66 @@
+/* The channel's messages: the contract between data plane and control plane.
+ *
+ * Every slot starts with struct hg_msg. Both sides check on arrival that the
+ * version is theirs, the type is known and the payload length is exactly
+ * what the type needs (hg_msg_check); a message that fails is counted and
+ * dropped, never acted on. Requests carry a sequence number that the answer
+ * echoes, so an answer that arrives after its request timed out (or after a
+ * control plane restart) is recognised and ignored.
+ *
+ * Directions: "to_dp" rings carry control-plane requests to one worker;
+ * "to_cp" rings carry that worker's answers and events back.
+ */
+#ifndef HG_MSG_H
+#define HG_MSG_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "counters.h"
+#include "ring.h"
+
+#define HG_MSG_VERSION 1
+#define HG_SLOT_SIZE 4096
+
+enum hg_msg_type {
+	HG_MSG_NONE = 0,
+	HG_MSG_STATS_REQ = 1,   /* cp -> dp, no payload */
+	HG_MSG_STATS_REPLY = 2, /* dp -> cp, struct hg_stats_reply */
+	HG_MSG_TYPE_COUNT
+};
+
+struct hg_msg {
+	uint16_t version;
+	uint16_t type;
+	uint32_t len; /* payload bytes after this header */
+	uint64_t seq; /* request number, echoed in the answer */
+	uint8_t payload[];
+};
+
+#define HG_MSG_MAX_PAYLOAD (HG_SLOT_SIZE - sizeof(struct hg_msg))
+
+/* A worker's counters at one instant. */
+struct hg_stats_reply {
+	uint32_t worker;
+	uint32_t n_ports;
+	uint64_t tsc_hz;
+	uint64_t worker_ctr[HG_WC_COUNT];
+	uint64_t drops[HG_DROP_COUNT];
+	uint64_t port_ctr[HG_MAX_PORTS][HG_PC_COUNT];
+	uint64_t pmd_ctr[HG_MAX_PORTS][HG_PMD_COUNT]; /* worker 0 only */
+};
+
+_Static_assert(sizeof(struct hg_stats_reply) <= HG_MSG_MAX_PAYLOAD,
+	       "stats reply must fit one slot");
+
+/* Builds and publishes one message on `r`. Returns 0, -1 when the ring is
+ * full (the caller counts it; nothing blocks) or -2 when `len` does not fit
+ * a slot. */
+int hg_msg_send(struct hg_ring *r, uint16_t type, uint64_t seq,
+		const void *payload, uint32_t len);
+
+/* Checks a received slot: version, known type, exact payload length.
+ * Returns the message or NULL. */
+const struct hg_msg *hg_msg_check(const void *slot);
+
+#endif
