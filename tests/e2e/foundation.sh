@@ -101,7 +101,21 @@ check "data plane answered every ping across the restart (loss ${loss:-?}%)" [ "
 stats_after_restart() { [ "$(stat_of total.icmp_echo_replies)" -ge 30 ]; }
 check "stats work through the new control plane" stats_after_restart
 
-# 6. idle CPU: both daemons, 5 seconds, no traffic
+# 6. the data plane restarts under a running control plane: it notices,
+# says why, and re-attaches to the new channel by itself.
+kill -KILL "$(cat "$RUN/dp.pid")"
+detached() { ctl --json status | grep -q '"state": *"detached"'; }
+for _ in $(seq 50); do detached && break; sleep 0.1; done
+check "control plane reports the data plane gone" detached
+check "stats answer an error while detached" sh -c "! $CTL -s $SOCK stats >/dev/null 2>&1"
+"$LAB" restart-dp >/dev/null 2>&1
+for _ in $(seq 30); do reattached && break; sleep 0.1; done
+check "control plane re-attached to the restarted data plane" reattached
+check "ping answered by the new data plane" ip netns exec "$NS_C" ping -c 2 -i 0.2 -W 2 "$GW_C"
+fresh_stats() { [ "$(stat_of total.icmp_echo_replies)" -eq 2 ]; }
+check "stats come from the new data plane" fresh_stats
+
+# 7. idle CPU: both daemons, 5 seconds, no traffic
 sleep 1
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 dp=$(cat "$RUN/dp.pid"); cp=$(cat "$RUN/cp.pid")
