@@ -18,6 +18,7 @@
 #include "channel.h"
 #include "config.h"
 #include "counters.h"
+#include "tcp.h"
 
 struct hg_neigh_table;
 
@@ -57,6 +58,8 @@ struct hg_worker {
 	uint64_t next_timer_tsc;
 	unsigned idle_loops;
 	unsigned sleep_us;
+	struct hg_tcp_stack tcp;
+	struct rte_ring *steer; /* frames other workers received for us */
 } __rte_cache_aligned;
 
 struct hg_dp {
@@ -69,8 +72,17 @@ struct hg_dp {
 	struct hg_worker workers[HG_MAX_WORKERS];
 	unsigned n_workers;
 	uint64_t tsc_hz;
+	uint64_t start_tsc;
 	volatile sig_atomic_t quit;
 };
+
+/* Microseconds since the data plane started, from the TSC. */
+static inline uint64_t hg_dp_now_us(const struct hg_dp *dp, uint64_t tsc)
+{
+	uint64_t t = tsc - dp->start_tsc;
+
+	return t / dp->tsc_hz * 1000000 + t % dp->tsc_hz * 1000000 / dp->tsc_hz;
+}
 
 /* worker.c */
 int hg_worker_main(void *arg);
@@ -90,6 +102,13 @@ void hg_tx_flush(struct hg_worker *w);
 /* Called every millisecond or so: retries ARP, releases and expires
  * pending packets. */
 void hg_l3_timer(struct hg_worker *w, uint64_t now);
+
+/* worker.c: the TCP stack's setup for a worker (listeners from the
+ * config) and its output hook. */
+int hg_worker_tcp_init(struct hg_worker *w);
+/* Hands a frame to the worker that owns its connection. */
+void hg_worker_steer(struct hg_worker *w, unsigned owner, struct rte_mbuf *m,
+		     unsigned port);
 
 /* port.c */
 int hg_ports_init(struct hg_dp *dp);

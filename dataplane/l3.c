@@ -170,6 +170,28 @@ static void icmp_input(struct hg_worker *w, struct hg_dp_port *port,
 	hg_ipv4_output(w, m, ip->src);
 }
 
+/* Connections live on one worker: a segment for an active open whose
+ * local port another worker owns goes there (RSS or af_packet's fanout
+ * cannot know which worker chose the port). */
+static void tcp_input(struct hg_worker *w, struct hg_dp_port *port,
+		      struct rte_mbuf *m, const struct hg_ipv4 *ip, size_t off)
+{
+	const struct hg_tcp_cfg *tc = &w->tcp.cfg;
+	const uint8_t *th = rte_pktmbuf_mtod(m, const uint8_t *) + off +
+			    ip->hlen;
+
+	if (w->dp->n_workers > 1 && ip->payload_len >= 4) {
+		uint16_t dport = (uint16_t)(th[2] << 8 | th[3]);
+		unsigned owner = hg_tcp_port_owner(dport, w->dp->n_workers);
+
+		if (dport >= tc->ephemeral_low && dport <= tc->ephemeral_high &&
+		    owner != w->id)
+			return hg_worker_steer(w, owner, m, port->index);
+	}
+	hg_tcp_input(&w->tcp, port->index, m, off, ip->src, ip->dst,
+		     ip->payload_len, ip->hlen);
+}
+
 static void ipv4_input(struct hg_worker *w, struct hg_dp_port *port,
 		       struct rte_mbuf *m, size_t off)
 {
@@ -189,6 +211,8 @@ static void ipv4_input(struct hg_worker *w, struct hg_dp_port *port,
 	switch (ip.proto) {
 	case HG_IPPROTO_ICMP:
 		return icmp_input(w, port, m, &ip, off);
+	case HG_IPPROTO_TCP:
+		return tcp_input(w, port, m, &ip, off);
 	default:
 		return drop(w, m, HG_DROP_ipv4_unknown_proto, port->index);
 	}

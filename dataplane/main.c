@@ -28,6 +28,8 @@
 #include "dp.h"
 #include "hg_version.h"
 #include "neigh.h"
+#include "tcp_svc.h"
+#include <rte_ring.h>
 #include "pkt.h"
 
 #define EAL_ARGS_MAX (16 + 2 * HG_MAX_PORTS)
@@ -138,12 +140,22 @@ static int workers_start(struct hg_dp *dp)
 		wk->id = w;
 		wk->lcore = lcore;
 		wk->dp = dp;
+		char name[32];
+
 		wk->pending = rte_zmalloc("pending",
 					  sizeof(struct hg_pending) *
 						  dp->cfg.arp.pending_max,
 					  RTE_CACHE_LINE_SIZE);
-		if (wk->pending == NULL)
+		snprintf(name, sizeof(name), "steer%u", w);
+		wk->steer = rte_ring_create(name, 4096, (int)rte_socket_id(),
+					    RING_F_SC_DEQ);
+		if (wk->pending == NULL || wk->steer == NULL ||
+		    hg_worker_tcp_init(wk) < 0) {
+			fprintf(stderr, "hopgate-dp: worker %u: out of "
+					"memory (tcp.max_conns?)\n",
+				w);
 			return -1;
+		}
 		w++;
 	}
 	if (w != dp->n_workers)
@@ -227,6 +239,8 @@ int main(int argc, char **argv)
 
 	dp->n_workers = dp->cfg.dataplane.workers;
 	dp->tsc_hz = rte_get_tsc_hz();
+	dp->start_tsc = rte_rdtsc();
+	hg_svc_init();
 	rc = hg_chan_create(&dp->chan, dp->cfg.channel.name, dp->n_workers,
 			    dp->cfg.channel.ring_slots);
 	if (rc < 0) {

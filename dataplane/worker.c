@@ -17,9 +17,14 @@
 #include <rte_mbuf.h>
 #include <time.h>
 
+#include <errno.h>
+#include <rte_ring.h>
+
 #include "dp.h"
 #include "msg.h"
 #include "neigh.h"
+#include "pkt.h"
+#include "tcp_svc.h"
 
 #define TIMER_US 1000          /* L3 timer period */
 #define NEIGH_EXPIRE_MS 100    /* worker 0 sweeps the neighbour table */
@@ -32,10 +37,121 @@ void hg_worker_count_drop(struct hg_worker *w, struct rte_mbuf *m,
 	rte_pktmbuf_free(m);
 }
 
+static void tcp_output(void *ctx, struct rte_mbuf *m, uint32_t dst)
+{
+	hg_ipv4_output(ctx, m, dst);
+}
+
+static enum hg_cc_algo cc_of(uint8_t kind)
+{
+	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO : HG_CC_CUBIC;
+}
+
+int hg_worker_tcp_init(struct hg_worker *w)
+{
+	const struct hg_config *cfg = &w->dp->cfg;
+	const struct hg_tcp_config *t = &cfg->tcp;
+	struct hg_tcp_cfg tc;
+	uint16_t mtu = 65535;
+
+	hg_tcp_cfg_default(&tc);
+	for (unsigned i = 0; i < cfg->n_ports; i++)
+		if (cfg->ports[i].mtu < mtu)
+			mtu = cfg->ports[i].mtu;
+	tc.mss = (uint16_t)(mtu - 40);
+	tc.max_conns = t->max_conns;
+	tc.rcv_buf = t->rcv_buf;
+	tc.snd_buf = t->snd_buf;
+	tc.rto_min_us = t->rto_min_ms * 1000;
+	tc.rto_max_us = t->rto_max_ms * 1000;
+	tc.rto_initial_us = t->rto_initial_ms * 1000;
+	tc.delack_us = t->delack_ms * 1000;
+	tc.timewait_us = t->timewait_s * 1000000;
+	tc.timewait_max = t->timewait_max;
+	tc.syn_retries = t->syn_retries;
+	tc.synack_retries = t->synack_retries;
+	tc.max_retries = t->max_retries;
+	tc.keepalive_idle_us = t->keepalive_idle_s * 1000000;
+	tc.keepalive_intvl_us = t->keepalive_intvl_s * 1000000;
+	tc.keepalive_probes = t->keepalive_probes;
+	tc.handshake_timeout_us = t->handshake_timeout_s * 1000000;
+	if (hg_tcp_stack_init(&w->tcp, &tc, w->dp->pool, w->id,
+			      w->dp->n_workers, w->ctr, w->drops) < 0)
+		return -1;
+	w->tcp.output = tcp_output;
+	w->tcp.output_ctx = w;
+	w->tcp.now_us = hg_dp_now_us(w->dp, rte_rdtsc());
+	for (unsigned i = 0; i < cfg->n_listeners; i++) {
+		const struct hg_listener_config *lc = &cfg->listeners[i];
+		struct hg_tcp_listener *l = hg_tcp_listen(
+			&w->tcp, lc->addr, lc->port,
+			hg_svc_ops((enum hg_tcp_service)lc->service),
+			(void *)(uintptr_t)lc->source_bytes);
+
+		if (l == NULL)
+			return -1;
+		l->service = (enum hg_tcp_service)lc->service;
+		l->cc = cc_of(lc->cc);
+		l->backlog = lc->backlog;
+		l->idle_timeout_ms = lc->idle_timeout_s * 1000;
+		l->syncookies = lc->syncookies;
+	}
+	return 0;
+}
+
+void hg_worker_steer(struct hg_worker *w, unsigned owner, struct rte_mbuf *m,
+		     unsigned port)
+{
+	m->port = (uint16_t)port;
+	if (rte_ring_enqueue(w->dp->workers[owner].steer, m) != 0) {
+		hg_worker_count_drop(w, m, HG_DROP_tcp_steer_full, port);
+		return;
+	}
+	w->ctr[HG_WC_tcp_steered]++;
+}
+
+/* Active open on the control plane's request. */
+static void tcp_connect(struct hg_worker *w, const struct hg_msg *m,
+			struct hg_tcp_connect_reply *reply)
+{
+	const struct hg_tcp_connect_req *rq = (const void *)m->payload;
+	struct hg_dp *dp = w->dp;
+	struct hg_tcp_conn *c;
+	int port = -1;
+
+	memset(reply, 0, sizeof(*reply));
+	reply->worker = w->id;
+	for (unsigned i = 0; i < dp->n_ports; i++) {
+		if ((rq->addr & dp->ports[i].mask) ==
+		    (dp->ports[i].addr & dp->ports[i].mask))
+			port = (int)i;
+	}
+	for (unsigned i = 0; port < 0 && i < dp->n_ports; i++)
+		if (dp->ports[i].gateway != 0)
+			port = (int)i;
+	if (port < 0 || rq->service == HG_SERVICE_NONE ||
+	    rq->service > HG_SERVICE_SOURCE) {
+		reply->status = port < 0 ? -EHOSTUNREACH : -EINVAL;
+		return;
+	}
+	c = hg_tcp_connect(&w->tcp, (uint8_t)port, dp->ports[port].addr,
+			   rq->addr, rq->port, cc_of(rq->cc),
+			   hg_svc_ops((enum hg_tcp_service)rq->service),
+			   (void *)(uintptr_t)rq->bytes);
+	if (c == NULL) {
+		reply->status = -ENOBUFS;
+		return;
+	}
+	reply->laddr = c->tuple.laddr;
+	reply->lport = c->tuple.lport;
+}
+
 static void fill_stats(struct hg_worker *w, struct hg_stats_reply *r)
 {
 	struct hg_dp *dp = w->dp;
 
+	w->ctr[HG_WC_tcp_conns] = w->tcp.n_conns;
+	w->ctr[HG_WC_tcp_timewait] = w->tcp.n_timewait;
 	memset(r, 0, sizeof(*r));
 	r->worker = w->id;
 	r->n_ports = dp->n_ports;
@@ -84,6 +200,15 @@ static unsigned serve_channel(struct hg_worker *w)
 				w->ctr[HG_WC_chan_msgs_out]++;
 			else
 				w->ctr[HG_WC_chan_full]++;
+		} else if (m != NULL && m->type == HG_MSG_TCP_CONNECT) {
+			struct hg_tcp_connect_reply cr;
+
+			tcp_connect(w, m, &cr);
+			if (hg_msg_send(out, HG_MSG_TCP_CONNECT_REPLY, m->seq,
+					&cr, sizeof(cr)) == 0)
+				w->ctr[HG_WC_chan_msgs_out]++;
+			else
+				w->ctr[HG_WC_chan_full]++;
 		}
 		/* A malformed message is consumed and ignored: the control
 		 * plane's request times out; the data plane carries on. */
@@ -125,9 +250,15 @@ int hg_worker_main(void *arg)
 	w->next_timer_tsc = rte_rdtsc() + timer_tsc;
 	while (!dp->quit) {
 		uint64_t start = rte_rdtsc(), now;
-		unsigned work = 0;
+		unsigned work = 0, n_steer;
 
 		w->ctr[HG_WC_loops]++;
+		w->tcp.now_us = hg_dp_now_us(dp, start);
+		n_steer = rte_ring_dequeue_burst(w->steer, (void **)pkts,
+						 burst, NULL);
+		for (unsigned i = 0; i < n_steer; i++)
+			hg_l3_input(w, &dp->ports[pkts[i]->port], pkts[i]);
+		work += n_steer;
 		for (unsigned p = 0; p < dp->n_ports; p++) {
 			struct hg_dp_port *port = &dp->ports[p];
 			uint16_t n = rte_eth_rx_burst(port->port_id, w->id,
@@ -156,6 +287,8 @@ int hg_worker_main(void *arg)
 			w->next_timer_tsc = now + timer_tsc;
 			if (w->n_pending > 0)
 				hg_l3_timer(w, now);
+			w->tcp.now_us = hg_dp_now_us(dp, now);
+			hg_tcp_timers(&w->tcp);
 			if (w->id == 0 && now >= next_expire) {
 				next_expire = now + expire_tsc;
 				hg_neigh_expire(dp->neigh, now);
@@ -171,6 +304,8 @@ int hg_worker_main(void *arg)
 			idle_backoff(w);
 		}
 	}
+	hg_tx_flush(w);
+	hg_tcp_stack_free(&w->tcp);
 	hg_tx_flush(w);
 	return 0;
 }

@@ -161,9 +161,46 @@ static const struct field control_fields[] = {
 };
 #undef KC
 
+#define TC struct hg_tcp_config
+static const struct field tcp_fields[] = {
+	F_UINT(TC, max_conns, 16, 4194304, 16384, 0),
+	F_UINT(TC, rcv_buf, 4096, 67108864, 524288, 0),
+	F_UINT(TC, snd_buf, 4096, 67108864, 524288, 0),
+	F_UINT(TC, rto_min_ms, 1, 60000, 200, 0),
+	/* Its lower bound is rto_min_ms, checked after the table. */
+	F_UINT(TC, rto_max_ms, 1, 600000, 60000, 0),
+	F_UINT(TC, rto_initial_ms, 1, 60000, 1000, 0),
+	F_UINT(TC, delack_ms, 1, 500, 40, 0),
+	F_UINT(TC, timewait_s, 1, 600, 60, 0),
+	F_UINT(TC, timewait_max, 0, 4194304, 8192, 0),
+	F_UINT(TC, syn_retries, 1, 20, 5, 0),
+	F_UINT(TC, synack_retries, 1, 20, 5, 0),
+	F_UINT(TC, max_retries, 1, 30, 12, 0),
+	F_UINT(TC, keepalive_idle_s, 0, 86400, 0, 0),
+	F_UINT(TC, keepalive_intvl_s, 1, 3600, 75, 0),
+	F_UINT(TC, keepalive_probes, 1, 100, 9, 0),
+	F_UINT(TC, handshake_timeout_s, 1, 600, 75, 0),
+};
+#undef TC
+
+#define LC struct hg_listener_config
+static const struct field listener_fields[] = {
+	F_CUSTOM(name),
+	F_CUSTOM(address),
+	F_U16(LC, port, 1, 65535, 0),
+	F_CUSTOM(service),
+	F_CUSTOM(cc),
+	F_UINT(LC, backlog, 1, 1048576, 1024, 0),
+	F_CUSTOM(syncookies),
+	F_UINT(LC, idle_timeout_s, 0, 86400, 0, 0),
+	F_CUSTOM(source_bytes),
+};
+#undef LC
+
 static const struct field top_fields[] = {
 	F_CUSTOM(instance), F_CUSTOM(dataplane), F_CUSTOM(ports),
 	F_CUSTOM(arp),      F_CUSTOM(channel),   F_CUSTOM(control),
+	F_CUSTOM(tcp),      F_CUSTOM(listeners),
 };
 
 static const struct section dataplane_section = SECTION(dataplane_fields);
@@ -172,6 +209,8 @@ static const struct section arp_section = SECTION(arp_fields);
 static const struct section channel_section = SECTION(channel_fields);
 static const struct section control_section = SECTION(control_fields);
 static const struct section top_section = SECTION(top_fields);
+static const struct section tcp_section = SECTION(tcp_fields);
+static const struct section listener_section = SECTION(listener_fields);
 
 /* ------------------------------------------------------------------ */
 /* Typed getters: each reads obj[key], leaves the default when the key is
@@ -753,6 +792,146 @@ static int load_control(json_t *root, struct hg_config *c, struct errbuf *e)
 }
 
 /* ------------------------------------------------------------------ */
+/* tcp, listeners */
+
+static int load_tcp(json_t *root, struct hg_config *c, struct errbuf *e)
+{
+	json_t *o;
+
+	if (load_optional(root, "tcp", &tcp_section, &c->tcp, &o, e) < 0)
+		return -1;
+	if (c->tcp.rto_max_ms < c->tcp.rto_min_ms)
+		return fail(e, "tcp.rto_max_ms",
+			    "must be at least tcp.rto_min_ms (%u)",
+			    c->tcp.rto_min_ms);
+	return 0;
+}
+
+/* One of `names` (NULL-terminated) for obj[key]; `*dst` keeps its default
+ * when the key is absent. */
+static int get_enum(json_t *obj, const char *key, const char *parent,
+		    const char *const *names, uint8_t *dst, struct errbuf *e)
+{
+	char path[PATH_LEN];
+	const char *s = NULL;
+	int rc;
+
+	join(path, sizeof(path), parent, key);
+	rc = get_str(obj, key, path, &s, e);
+	if (rc <= 0)
+		return rc;
+	for (uint8_t i = 0; names[i] != NULL; i++) {
+		if (names[i][0] != '\0' && strcmp(s, names[i]) == 0) {
+			*dst = i;
+			return 0;
+		}
+	}
+	return fail(e, path, "unknown value \"%.32s\"", s);
+}
+
+static const char *const service_names[] = {"", "echo", "discard", "source",
+					    NULL};
+static const char *const cc_names[] = {"newreno", "cubic", NULL};
+static const char *const syncookie_names[] = {"auto", "always", "never",
+					      NULL};
+
+static bool owned_address(const struct hg_config *c, uint32_t a)
+{
+	for (unsigned i = 0; i < c->n_ports; i++)
+		if (c->ports[i].addr == a)
+			return true;
+	return false;
+}
+
+static int load_listener(json_t *o, const char *path, struct hg_config *c,
+			 struct hg_listener_config *l, struct errbuf *e)
+{
+	char fpath[PATH_LEN];
+	const char *s = NULL;
+	json_t *v;
+
+	if (!json_is_object(o))
+		return fail(e, path, "must be an object");
+	if (load_section(o, path, &listener_section, l, e) < 0)
+		return -1;
+	join(fpath, sizeof(fpath), path, "name");
+	if (get_required_str(o, "name", path, l->name, sizeof(l->name), e) <
+		    0 ||
+	    check_name(l->name, false, fpath, e) < 0)
+		return -1;
+	join(fpath, sizeof(fpath), path, "address");
+	if (get_str(o, "address", fpath, &s, e) <= 0)
+		return s == NULL ? fail(e, fpath, "required") : -1;
+	if (!hg_ipv4_parse(s, &l->addr))
+		return fail(e, fpath, "not an IPv4 address a.b.c.d");
+	if (!owned_address(c, l->addr))
+		return fail(e, fpath, "%.16s is not a port's address", s);
+	if (json_object_get(o, "port") == NULL) {
+		join(fpath, sizeof(fpath), path, "port");
+		return fail(e, fpath, "required");
+	}
+	if (json_object_get(o, "service") == NULL) {
+		join(fpath, sizeof(fpath), path, "service");
+		return fail(e, fpath, "required");
+	}
+	l->cc = HG_CC_KIND_CUBIC;
+	if (get_enum(o, "service", path, service_names, &l->service, e) < 0 ||
+	    get_enum(o, "cc", path, cc_names, &l->cc, e) < 0 ||
+	    get_enum(o, "syncookies", path, syncookie_names, &l->syncookies,
+		     e) < 0)
+		return -1;
+	v = json_object_get(o, "source_bytes");
+	if (v != NULL) {
+		join(fpath, sizeof(fpath), path, "source_bytes");
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return fail(e, fpath, "must be a non-negative integer");
+		if (l->service != HG_SERVICE_SOURCE)
+			return fail(e, fpath, "only for service \"source\"");
+		l->source_bytes = (uint64_t)json_integer_value(v);
+	}
+	return 0;
+}
+
+static int load_listeners(json_t *root, struct hg_config *c,
+			  struct errbuf *e)
+{
+	json_t *arr = json_object_get(root, "listeners"), *o;
+	char path[PATH_LEN];
+	size_t i, j;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return fail(e, "listeners", "must be an array");
+	if (json_array_size(arr) > HG_MAX_LISTENERS)
+		return fail(e, "listeners", "at most %d listeners",
+			    HG_MAX_LISTENERS);
+	json_array_foreach(arr, i, o) {
+		struct hg_listener_config *l = &c->listeners[i];
+
+		snprintf(path, sizeof(path), "listeners[%zu]", i);
+		if (load_listener(o, path, c, l, e) < 0)
+			return -1;
+		for (j = 0; j < i; j++) {
+			const struct hg_listener_config *q = &c->listeners[j];
+			char fpath[PATH_LEN];
+
+			join(fpath, sizeof(fpath), path, "name");
+			if (strcmp(l->name, q->name) == 0)
+				return fail(e, fpath,
+					    "duplicate listener name \"%s\"",
+					    l->name);
+			join(fpath, sizeof(fpath), path, "port");
+			if (l->addr == q->addr && l->port == q->port)
+				return fail(e, fpath, "same address and port "
+					    "as listeners[%zu]", j);
+		}
+	}
+	c->n_listeners = (unsigned)json_array_size(arr);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Loading */
 
 static int load_root(json_t *root, struct hg_config *c, struct errbuf *e)
@@ -766,7 +945,8 @@ static int load_root(json_t *root, struct hg_config *c, struct errbuf *e)
 	    load_dataplane(root, &c->dataplane, e) < 0 ||
 	    load_ports(root, c, e) < 0 ||
 	    load_optional(root, "arp", &arp_section, &c->arp, &arp, e) < 0 ||
-	    load_channel(root, c, e) < 0 || load_control(root, c, e) < 0)
+	    load_channel(root, c, e) < 0 || load_control(root, c, e) < 0 ||
+	    load_tcp(root, c, e) < 0 || load_listeners(root, c, e) < 0)
 		return -1;
 	return 0;
 }
@@ -973,6 +1153,33 @@ static json_t *dump_simple(const struct section *sec, const void *base,
 	return o;
 }
 
+static json_t *dump_listeners(const struct hg_config *cfg, bool *ok)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < cfg->n_listeners && i < HG_MAX_LISTENERS;
+	     i++) {
+		const struct hg_listener_config *l = &cfg->listeners[i];
+		json_t *o = json_object();
+		char a[16];
+
+		set(o, "name", json_string(l->name), ok);
+		hg_ipv4_format(l->addr, a);
+		set(o, "address", json_string(a), ok);
+		set(o, "service", json_string(service_names[l->service]), ok);
+		set(o, "cc", json_string(cc_names[l->cc]), ok);
+		set(o, "syncookies",
+		    json_string(syncookie_names[l->syncookies]), ok);
+		if (l->service == HG_SERVICE_SOURCE)
+			set(o, "source_bytes",
+			    json_integer((json_int_t)l->source_bytes), ok);
+		emit_fields(o, &listener_section, l, ok);
+		if (arr == NULL || json_array_append_new(arr, o) < 0)
+			*ok = false;
+	}
+	return arr;
+}
+
 char *hg_config_to_json(const struct hg_config *cfg)
 {
 	json_t *root = json_object();
@@ -990,6 +1197,9 @@ char *hg_config_to_json(const struct hg_config *cfg)
 	set(root, "control", dump_simple(&control_section, &cfg->control,
 					 "socket", cfg->control.socket, &ok),
 	    &ok);
+	set(root, "tcp", dump_simple(&tcp_section, &cfg->tcp, NULL, NULL,
+				     &ok), &ok);
+	set(root, "listeners", dump_listeners(cfg, &ok), &ok);
 	/* Insertion order is kept (jansson >= 2.8), so the output follows
 	 * the schema's order. json_dumps uses malloc: the caller frees. */
 	if (ok)

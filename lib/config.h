@@ -38,6 +38,30 @@
  *   control.socket      Unix socket path, default "/run/hopgate/ctl.sock"
  *   control.max_clients 1..1024, default 64
  *   control.max_line    256..1048576 bytes, default 65536
+ *   tcp.max_conns       connections per worker, 16..4194304, default 16384
+ *   tcp.rcv_buf / snd_buf  bytes per connection, 4096..67108864,
+ *                       default 524288
+ *   tcp.rto_min_ms 1..60000 (200), tcp.rto_max_ms rto_min..600000 (60000),
+ *   tcp.rto_initial_ms 1..60000 (1000), tcp.delack_ms 1..500 (40),
+ *   tcp.timewait_s 1..600 (60), tcp.timewait_max 0..4194304 (8192),
+ *   tcp.syn_retries / synack_retries 1..20 (5), tcp.max_retries 1..30 (12),
+ *   tcp.keepalive_idle_s 0..86400 (0: off), tcp.keepalive_intvl_s
+ *   1..3600 (75), tcp.keepalive_probes 1..100 (9),
+ *   tcp.handshake_timeout_s 1..600 (75)
+ *   listeners[]         0..HG_MAX_LISTENERS
+ *     name              unique, like port names, required
+ *     address           "a.b.c.d", one of the ports' addresses, required
+ *     port              1..65535, required; (address, port) unique
+ *     service           "echo" | "discard" | "source", required (until the
+ *                       relay exists, every listener runs a test service)
+ *     cc                "cubic" (default) | "newreno"
+ *     backlog           half-open connections before SYN cookies,
+ *                       1..1048576, default 1024
+ *     syncookies        "auto" (default: when the backlog is full) |
+ *                       "always" | "never"
+ *     idle_timeout_s    0..86400, default 0 (none)
+ *     source_bytes      source only: bytes per connection, default 0
+ *                       (endless, until the client closes)
  */
 #ifndef HG_CONFIG_H
 #define HG_CONFIG_H
@@ -97,6 +121,53 @@ struct hg_control_config {
 	unsigned max_line;
 };
 
+enum hg_service_kind {
+	HG_SERVICE_NONE = 0,
+	HG_SERVICE_ECHO,
+	HG_SERVICE_DISCARD,
+	HG_SERVICE_SOURCE,
+};
+
+enum hg_cc_kind { HG_CC_KIND_NEWRENO = 0, HG_CC_KIND_CUBIC = 1 };
+enum hg_syncookie_mode {
+	HG_SYNCOOKIE_AUTO = 0,
+	HG_SYNCOOKIE_ALWAYS,
+	HG_SYNCOOKIE_NEVER,
+};
+
+#define HG_MAX_LISTENERS 32
+
+struct hg_listener_config {
+	char name[HG_NAME_MAX];
+	uint32_t addr; /* host order; must be a port's address */
+	uint16_t port;
+	uint8_t service; /* enum hg_service_kind */
+	uint8_t cc;      /* enum hg_cc_kind */
+	uint8_t syncookies; /* enum hg_syncookie_mode */
+	unsigned backlog;
+	unsigned idle_timeout_s; /* 0: none */
+	uint64_t source_bytes;   /* source: bytes per connection, 0 endless */
+};
+
+struct hg_tcp_config {
+	unsigned max_conns; /* per worker */
+	unsigned rcv_buf;
+	unsigned snd_buf;
+	unsigned rto_min_ms;
+	unsigned rto_max_ms;
+	unsigned rto_initial_ms;
+	unsigned delack_ms;
+	unsigned timewait_s;
+	unsigned timewait_max;
+	unsigned syn_retries;
+	unsigned synack_retries;
+	unsigned max_retries;
+	unsigned keepalive_idle_s; /* 0: no keepalive */
+	unsigned keepalive_intvl_s;
+	unsigned keepalive_probes;
+	unsigned handshake_timeout_s;
+};
+
 struct hg_config {
 	char instance[HG_NAME_MAX];
 	struct hg_dataplane_config dataplane;
@@ -105,6 +176,9 @@ struct hg_config {
 	struct hg_arp_config arp;
 	struct hg_channel_config channel;
 	struct hg_control_config control;
+	struct hg_tcp_config tcp;
+	struct hg_listener_config listeners[HG_MAX_LISTENERS];
+	unsigned n_listeners;
 };
 
 int hg_config_load_file(const char *path, struct hg_config *out, char *err,

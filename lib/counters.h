@@ -34,7 +34,38 @@
 	X(icmp_echo_replies)                                                   \
 	X(chan_msgs_in)                                                        \
 	X(chan_msgs_out)                                                       \
-	X(chan_full)
+	X(chan_full)                                                           \
+	X(tcp_conns)                                                           \
+	X(tcp_timewait)                                                        \
+	X(tcp_segs_in)                                                         \
+	X(tcp_segs_out)                                                        \
+	X(tcp_accepted)                                                        \
+	X(tcp_opened)                                                          \
+	X(tcp_established)                                                     \
+	X(tcp_closed)                                                          \
+	X(tcp_resets_in)                                                       \
+	X(tcp_resets_out)                                                      \
+	X(tcp_aborted)                                                         \
+	X(tcp_refused)                                                         \
+	X(tcp_retransmits)                                                     \
+	X(tcp_fast_retransmits)                                                \
+	X(tcp_rto)                                                             \
+	X(tcp_dup_acks)                                                        \
+	X(tcp_ooo_segments)                                                    \
+	X(tcp_sack_blocks_in)                                                  \
+	X(tcp_syncookies_sent)                                                 \
+	X(tcp_syncookies_ok)                                                   \
+	X(tcp_syncookies_bad)                                                  \
+	X(tcp_challenge_acks)                                                  \
+	X(tcp_zero_window_probes)                                              \
+	X(tcp_keepalive_probes)                                                \
+	X(tcp_timeouts)                                                        \
+	X(tcp_idle_timeouts)                                                   \
+	X(tcp_timewait_recycled)                                               \
+	X(tcp_delayed_acks)                                                    \
+	X(tcp_bytes_in)                                                        \
+	X(tcp_bytes_out)                                                       \
+	X(tcp_steered)
 
 /* Why a worker dropped a packet. Parsers in lib/pkt.h return these. */
 #define HG_DROP_REASONS(X)                                                     \
@@ -59,6 +90,20 @@
 	X(icmp_truncated)                                                      \
 	X(icmp_bad_checksum)                                                   \
 	X(icmp_unhandled_type)                                                 \
+	X(tcp_truncated)                                                       \
+	X(tcp_bad_offset)                                                      \
+	X(tcp_bad_option)                                                      \
+	X(tcp_bad_checksum)                                                    \
+	X(tcp_bad_flags)                                                       \
+	X(tcp_no_listener)                                                     \
+	X(tcp_table_full)                                                      \
+	X(tcp_out_of_window)                                                   \
+	X(tcp_paws)                                                            \
+	X(tcp_bad_ack)                                                         \
+	X(tcp_ooo_full)                                                        \
+	X(tcp_rcv_full)                                                        \
+	X(tcp_after_close)                                                     \
+	X(tcp_steer_full)                                                      \
 	X(no_route)                                                            \
 	X(arp_queue_full)                                                      \
 	X(arp_timeout)                                                         \

@@ -6,6 +6,8 @@
 static const uint32_t msg_payload_len[HG_MSG_TYPE_COUNT] = {
 	[HG_MSG_STATS_REQ] = 0,
 	[HG_MSG_STATS_REPLY] = sizeof(struct hg_stats_reply),
+	[HG_MSG_TCP_CONNECT] = sizeof(struct hg_tcp_connect_req),
+	[HG_MSG_TCP_CONNECT_REPLY] = sizeof(struct hg_tcp_connect_reply),
 };
 
 int hg_msg_send(struct hg_ring *r, uint16_t type, uint64_t seq,

@@ -26,6 +26,8 @@ enum hg_msg_type {
 	HG_MSG_NONE = 0,
 	HG_MSG_STATS_REQ = 1,   /* cp -> dp, no payload */
 	HG_MSG_STATS_REPLY = 2, /* dp -> cp, struct hg_stats_reply */
+	HG_MSG_TCP_CONNECT = 3, /* cp -> dp, struct hg_tcp_connect_req */
+	HG_MSG_TCP_CONNECT_REPLY = 4, /* dp -> cp, struct hg_tcp_connect_reply */
 	HG_MSG_TYPE_COUNT
 };
 
@@ -52,6 +54,25 @@ struct hg_stats_reply {
 
 _Static_assert(sizeof(struct hg_stats_reply) <= HG_MSG_MAX_PAYLOAD,
 	       "stats reply must fit one slot");
+
+/* Opens a TCP connection from the data plane to addr:port and runs a test
+ * service (enum hg_service_kind) on it: the stack's active open, before
+ * the relay uses it. */
+struct hg_tcp_connect_req {
+	uint32_t addr; /* host order */
+	uint16_t port;
+	uint8_t service;
+	uint8_t cc;
+	uint64_t bytes; /* source: bytes to send, then close */
+};
+
+struct hg_tcp_connect_reply {
+	int32_t status; /* 0, or a negative errno */
+	uint32_t worker;
+	uint32_t laddr;
+	uint16_t lport;
+	uint16_t pad;
+};
 
 /* Builds and publishes one message on `r`. Returns 0, -1 when the ring is
  * full (the caller counts it; nothing blocks) or -2 when `len` does not fit

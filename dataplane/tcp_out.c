@@ -1,0 +1,435 @@
+/* Building and sending TCP segments; the send loop (what the windows
+ * allow), ACKs, SYNs, RSTs, retransmissions.
+ *
+ * A segment is a fresh header mbuf (Ethernet, IPv4, TCP with options)
+ * followed by indirect mbufs attached to the send queue's buffers for the
+ * payload: nothing is copied, whether the bytes go out the first time or
+ * the fifth.
+ */
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <string.h>
+
+#include "pkt.h"
+#include "tcp.h"
+
+#define HDR_ROOM (HG_ETH_HLEN + 20 + HG_TCP_HLEN + HG_TCP_MAX_OPTLEN)
+
+uint32_t hg_tcp_ts_now(const struct hg_tcp_conn *c)
+{
+	/* A millisecond clock (RFC 7323 allows 1 ms to 1 s per tick). */
+	return (uint32_t)(c->stack->now_us / 1000) + c->ts_offset;
+}
+
+/* Free receive space, never less than what we already promised (RFC 9293
+ * 3.8.6.2.2: do not shrink the window). */
+uint32_t hg_tcp_rcv_window(const struct hg_tcp_conn *c)
+{
+	uint32_t used = c->rcvq_bytes + c->ooo_bytes;
+	uint32_t wnd = used >= c->rcv_buf ? 0 : c->rcv_buf - used;
+	uint32_t promised = hg_seq_gt(c->rcv_adv, c->rcv_nxt)
+				    ? c->rcv_adv - c->rcv_nxt
+				    : 0;
+	uint32_t max = (uint32_t)65535 << c->rcv_wscale;
+
+	if (wnd < promised)
+		wnd = promised;
+	/* Receiver SWS avoidance: do not open by less than an MSS. */
+	if (wnd < c->mss && wnd > promised)
+		wnd = promised;
+	return wnd > max ? max : wnd;
+}
+
+struct seg {
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t window;
+	struct hg_tcp_opts opts;
+};
+
+/* Writes the headers into a new mbuf, chains `payload` (may be NULL),
+ * checksums, and hands the packet to the output. */
+static void emit(struct hg_tcp_stack *s, const struct hg_tuple *t,
+		 const struct seg *g, struct rte_mbuf *payload)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(s->pool);
+	struct hg_tcp_hdr h = {
+		.sport = t->lport,
+		.dport = t->rport,
+		.seq = g->seq,
+		.ack = g->ack,
+		.flags = g->flags,
+		.window = g->window,
+		.opts = g->opts,
+	};
+	uint8_t *p, tcp[HG_TCP_HLEN + HG_TCP_MAX_OPTLEN];
+	size_t tcp_len = hg_tcp_hdr_write(tcp, sizeof(tcp), &h);
+	uint32_t plen = payload ? payload->pkt_len : 0;
+	struct rte_ipv4_hdr *ip;
+	uint16_t total = (uint16_t)(20 + tcp_len + plen);
+
+	if (m == NULL || tcp_len == 0) {
+		rte_pktmbuf_free(m);
+		rte_pktmbuf_free(payload);
+		HG_TCP_DROP(s, no_mbuf);
+		return;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HG_ETH_HLEN + 20 +
+							tcp_len));
+	ip = (struct rte_ipv4_hdr *)(p + HG_ETH_HLEN);
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = 0x45,
+		.total_length = rte_cpu_to_be_16(total),
+		.fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG),
+		.time_to_live = 64,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = rte_cpu_to_be_32(t->laddr),
+		.dst_addr = rte_cpu_to_be_32(t->raddr),
+	};
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	memcpy(p + HG_ETH_HLEN + 20, tcp, tcp_len);
+	if (payload != NULL && rte_pktmbuf_chain(m, payload) != 0) {
+		rte_pktmbuf_free(m);
+		rte_pktmbuf_free(payload);
+		HG_TCP_DROP(s, no_mbuf);
+		return;
+	}
+	uint16_t ck = rte_ipv4_udptcp_cksum_mbuf(m, ip, HG_ETH_HLEN + 20);
+	memcpy(p + HG_ETH_HLEN + 20 + 16, &ck, 2);
+	HG_TCP_COUNT(s, tcp_segs_out);
+	s->output(s->output_ctx, m, t->raddr);
+}
+
+/* Indirect mbufs for bytes [off, off + len) of the send queue. */
+static struct rte_mbuf *sndq_slice(struct hg_tcp_conn *c, uint32_t off,
+				   uint32_t len)
+{
+	struct rte_mbuf *src = c->sndq, *head = NULL, *tail = NULL;
+
+	while (src != NULL && off >= src->data_len) {
+		off -= src->data_len;
+		src = src->next;
+	}
+	while (len > 0 && src != NULL) {
+		uint32_t take = src->data_len - off;
+		struct rte_mbuf *mi = rte_pktmbuf_alloc(c->stack->pool);
+
+		if (mi == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		if (take > len)
+			take = len;
+		rte_pktmbuf_attach(mi, src);
+		mi->data_off = (uint16_t)(src->data_off + off);
+		mi->data_len = (uint16_t)take;
+		mi->pkt_len = take;
+		if (head == NULL) {
+			head = mi;
+		} else {
+			tail->next = mi;
+			head->nb_segs++;
+			head->pkt_len += take;
+		}
+		tail = mi;
+		len -= take;
+		off = 0;
+		src = src->next;
+	}
+	return head;
+}
+
+static void fill_opts(struct hg_tcp_conn *c, struct hg_tcp_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (c->flags & HG_TCPF_TS) {
+		o->has_ts = true;
+		o->tsval = hg_tcp_ts_now(c);
+		o->tsecr = c->ts_recent;
+	}
+	if ((c->flags & HG_TCPF_SACK) && c->ooo.n > 0) {
+		struct hg_seqrange r[HG_TCP_MAX_SACK];
+		unsigned n = hg_seqset_sack_blocks(&c->ooo, r, HG_TCP_MAX_SACK);
+
+		for (unsigned i = 0; i < n; i++) {
+			o->sack[i].start = r[i].start;
+			o->sack[i].end = r[i].end;
+		}
+		o->n_sack = (uint8_t)n;
+	}
+}
+
+static uint16_t window_field(struct hg_tcp_conn *c)
+{
+	uint32_t wnd = hg_tcp_rcv_window(c);
+
+	c->rcv_adv = c->rcv_nxt + wnd;
+	return (uint16_t)(wnd >> c->rcv_wscale);
+}
+
+void hg_tcp_send_segment(struct hg_tcp_conn *c, uint32_t seq, uint32_t len,
+			 uint8_t flags)
+{
+	struct hg_tcp_stack *s = c->stack;
+	struct rte_mbuf *payload = NULL;
+	struct seg g = {.seq = seq, .ack = c->rcv_nxt, .flags = flags};
+
+	if (len > 0) {
+		payload = sndq_slice(c, seq - c->snd_una, len);
+		if (payload == NULL) {
+			HG_TCP_DROP(s, no_mbuf);
+			return;
+		}
+		s->ctr[HG_WC_tcp_bytes_out] += len;
+	}
+	fill_opts(c, &g.opts);
+	g.window = window_field(c);
+	c->unacked_segs = 0;
+	c->flags &= (uint16_t)~HG_TCPF_ACK_NOW;
+	hg_timer_cancel(&s->wheel, &c->ack_timer);
+	c->last_tx_us = s->now_us;
+	emit(s, &c->tuple, &g, payload);
+}
+
+void hg_tcp_send_ack(struct hg_tcp_conn *c)
+{
+	hg_tcp_send_segment(c, c->snd_nxt, 0, HG_TCP_ACK);
+}
+
+void hg_tcp_send_syn(struct hg_tcp_conn *c)
+{
+	struct hg_tcp_stack *s = c->stack;
+	bool synack = c->state == HG_TCP_SYN_RCVD;
+	struct seg g = {
+		.seq = c->iss,
+		.ack = synack ? c->rcv_nxt : 0,
+		.flags = (uint8_t)(HG_TCP_SYN | (synack ? HG_TCP_ACK : 0)),
+	};
+	uint32_t wnd = c->rcv_buf > 65535 ? 65535 : c->rcv_buf;
+
+	g.opts.has_mss = true;
+	g.opts.mss = s->cfg.mss;
+	/* Active open offers everything; a SYN-ACK answers what was
+	 * offered (RFC 7323 1.3, RFC 2018 2). */
+	if (!synack || (c->flags & HG_TCPF_WSCALE)) {
+		g.opts.has_wscale = true;
+		g.opts.wscale = c->rcv_wscale;
+	}
+	if (!synack || (c->flags & HG_TCPF_SACK))
+		g.opts.sack_permitted = true;
+	if (!synack || (c->flags & HG_TCPF_TS)) {
+		g.opts.has_ts = true;
+		g.opts.tsval = hg_tcp_ts_now(c);
+		g.opts.tsecr = synack ? c->ts_recent : 0;
+	}
+	/* The window in a SYN is never scaled (RFC 7323 2.2). */
+	g.window = (uint16_t)wnd;
+	c->rcv_adv = c->rcv_nxt + wnd;
+	c->last_tx_us = s->now_us;
+	c->snd_nxt = c->iss + 1;
+	if (hg_seq_lt(c->snd_max, c->snd_nxt))
+		c->snd_max = c->snd_nxt;
+	emit(s, &c->tuple, &g, NULL);
+}
+
+/* A SYN-ACK for a SYN cookie: no connection exists. */
+void hg_tcp_send_cookie_synack(struct hg_tcp_stack *s, const struct hg_tuple *t,
+			       uint32_t cookie, uint32_t ack,
+			       const struct hg_tcp_opts *peer, uint8_t wscale)
+{
+	struct seg g = {
+		.seq = cookie,
+		.ack = ack,
+		.flags = HG_TCP_SYN | HG_TCP_ACK,
+		.window = (uint16_t)(s->cfg.rcv_buf > 65535 ? 65535
+							    : s->cfg.rcv_buf),
+	};
+
+	g.opts.has_mss = true;
+	g.opts.mss = s->cfg.mss;
+	if (peer->has_ts) {
+		/* Window scale and SACK survive only inside the TSval. */
+		g.opts.has_ts = true;
+		g.opts.tsval = hg_syncookie_ts_encode(
+			(uint32_t)(s->now_us / 1000),
+			peer->has_wscale ? (peer->wscale > 14 ? 14
+							      : peer->wscale)
+					 : -1,
+			peer->sack_permitted);
+		g.opts.tsecr = peer->tsval;
+		if (peer->has_wscale) {
+			g.opts.has_wscale = true;
+			g.opts.wscale = wscale;
+		}
+		g.opts.sack_permitted = peer->sack_permitted;
+	}
+	emit(s, t, &g, NULL);
+}
+
+void hg_tcp_send_rst_for(struct hg_tcp_stack *s, uint8_t port,
+			 const struct hg_tuple *t, uint32_t seq, uint32_t ack,
+			 bool with_ack)
+{
+	struct seg g = {
+		.seq = seq,
+		.ack = with_ack ? ack : 0,
+		.flags = (uint8_t)(HG_TCP_RST | (with_ack ? HG_TCP_ACK : 0)),
+	};
+
+	(void)port;
+	HG_TCP_COUNT(s, tcp_resets_out);
+	emit(s, t, &g, NULL);
+}
+
+void hg_tcp_retransmit(struct hg_tcp_conn *c, uint32_t seq, uint32_t len)
+{
+	struct hg_tcp_stack *s = c->stack;
+	uint32_t fin_seq = c->snd_una + c->sndq_bytes;
+	uint8_t flags = HG_TCP_ACK;
+
+	HG_TCP_COUNT(s, tcp_retransmits);
+	if (len == 0 && (c->flags & HG_TCPF_FIN_SENT) && seq == fin_seq)
+		flags |= HG_TCP_FIN;
+	else if (seq + len == fin_seq)
+		flags |= HG_TCP_PSH;
+	/* Karn: never time a retransmitted segment. */
+	c->flags &= (uint16_t)~HG_TCPF_RTT_TIMING;
+	hg_tcp_send_segment(c, seq, len, flags);
+}
+
+/* Bytes in flight as RFC 6675 section 4 estimates them ("pipe"): sent
+ * and not acknowledged, less what the peer SACKed, less the holes below
+ * the highest SACKed byte that we consider lost and have not resent yet
+ * (those below rtx_next were resent and are in flight again). */
+static uint32_t pipe(const struct hg_tcp_conn *c)
+{
+	uint32_t out = c->snd_nxt - c->snd_una;
+	uint32_t sacked = hg_seqset_bytes_above(&c->sacked, c->snd_una);
+	uint32_t lost = 0;
+
+	if (c->in_recovery) {
+		uint32_t high = hg_seqset_highest(&c->sacked, c->snd_una);
+		uint32_t from = hg_seq_gt(c->rtx_next, c->snd_una)
+					? c->rtx_next
+					: c->snd_una;
+
+		if (hg_seq_lt(from, high))
+			lost = (high - from) -
+			       hg_seqset_bytes_above(&c->sacked, from);
+	}
+	return sacked + lost >= out ? 0 : out - sacked - lost;
+}
+
+/* In recovery: resend the next hole below the highest SACKed byte.
+ * Returns true when something was sent. */
+static bool recovery_send(struct hg_tcp_conn *c)
+{
+	uint32_t high = hg_seqset_highest(&c->sacked, c->snd_una);
+	uint32_t hole_len, start;
+
+	if (hg_seq_lt(c->rtx_next, c->snd_una))
+		c->rtx_next = c->snd_una;
+	start = hg_seqset_next_hole(&c->sacked, c->rtx_next, &hole_len);
+	if (!hg_seq_lt(start, high) || !hg_seq_lt(start, c->snd_nxt))
+		return false;
+	if (hole_len == 0 || hole_len > c->mss)
+		hole_len = c->mss;
+	if (hg_seq_gt(start + hole_len, c->snd_nxt))
+		hole_len = c->snd_nxt - start;
+	hg_tcp_retransmit(c, start, hole_len);
+	c->rtx_next = start + hole_len;
+	return true;
+}
+
+static bool may_send_data(const struct hg_tcp_conn *c)
+{
+	return c->state == HG_TCP_ESTABLISHED ||
+	       c->state == HG_TCP_CLOSE_WAIT ||
+	       c->state == HG_TCP_FIN_WAIT_1 || c->state == HG_TCP_CLOSING ||
+	       c->state == HG_TCP_LAST_ACK;
+}
+
+void hg_tcp_output(struct hg_tcp_conn *c)
+{
+	struct hg_tcp_stack *s = c->stack;
+	bool sent = false;
+
+	if (!may_send_data(c)) {
+		if (c->flags & HG_TCPF_ACK_NOW)
+			hg_tcp_send_ack(c);
+		return;
+	}
+	for (unsigned guard = 0; guard < 4096; guard++) {
+		uint32_t fin_seq = c->snd_una + c->sndq_bytes;
+		uint32_t queued = fin_seq - c->snd_nxt; /* not yet sent */
+		uint32_t wnd = c->snd_wnd < c->cc.cwnd ? c->snd_wnd
+						       : c->cc.cwnd;
+		uint32_t flight = pipe(c);
+		uint32_t len;
+
+		if (hg_seq_gt(c->snd_nxt, fin_seq))
+			queued = 0; /* FIN already sent */
+		/* Holes first: they are inside the peer's window already. */
+		if (c->in_recovery && flight < c->cc.cwnd &&
+		    recovery_send(c)) {
+			sent = true;
+			continue;
+		}
+		if (flight >= wnd)
+			break;
+		if (queued > 0) {
+			uint32_t usable = c->snd_nxt - c->snd_una;
+
+			usable = usable >= c->snd_wnd ? 0
+						      : c->snd_wnd - usable;
+			len = queued < c->mss ? queued : c->mss;
+			if (len > usable)
+				len = usable;
+			if (len > wnd - flight)
+				len = wnd - flight;
+			if (len == 0)
+				break;
+			/* Sender SWS avoidance (RFC 9293 3.8.6.2.1): no
+			 * small segment while a full one may soon fit. */
+			if (len < c->mss && len < queued && flight > 0)
+				break;
+			hg_tcp_send_segment(
+				c, c->snd_nxt, len,
+				(uint8_t)(HG_TCP_ACK |
+					  (len == queued ? HG_TCP_PSH : 0)));
+			if (!(c->flags & HG_TCPF_TS) &&
+			    !(c->flags & HG_TCPF_RTT_TIMING) &&
+			    c->snd_nxt == c->snd_max) {
+				c->flags |= HG_TCPF_RTT_TIMING;
+				c->rtt_seq = c->snd_nxt;
+				c->rtt_start_us = s->now_us;
+			}
+			c->snd_nxt += len;
+			if (hg_seq_gt(c->snd_nxt, c->snd_max))
+				c->snd_max = c->snd_nxt;
+			sent = true;
+			continue;
+		}
+		if ((c->flags & HG_TCPF_FIN_QUEUED) && c->snd_nxt == fin_seq) {
+			hg_tcp_send_segment(c, c->snd_nxt, 0,
+					    HG_TCP_FIN | HG_TCP_ACK);
+			c->snd_nxt++;
+			if (hg_seq_gt(c->snd_nxt, c->snd_max))
+				c->snd_max = c->snd_nxt;
+			if (!(c->flags & HG_TCPF_FIN_SENT)) {
+				c->flags |= HG_TCPF_FIN_SENT;
+				if (c->state == HG_TCP_ESTABLISHED)
+					hg_tcp_set_state(c,
+							 HG_TCP_FIN_WAIT_1);
+				else if (c->state == HG_TCP_CLOSE_WAIT)
+					hg_tcp_set_state(c, HG_TCP_LAST_ACK);
+			}
+			sent = true;
+		}
+		break;
+	}
+	if (sent || c->snd_una != c->snd_max || c->sndq_bytes > 0)
+		hg_tcp_arm_rtx(c);
+	if (!sent && (c->flags & HG_TCPF_ACK_NOW))
+		hg_tcp_send_ack(c);
+}
