@@ -19,7 +19,90 @@ static const struct {
 				   "plane's workers"},
 	[HG_CMD_CONFIG] = {"config", "the running configuration"},
 	[HG_CMD_HELP] = {"help", "this list"},
+	[HG_CMD_CONNECT] = {"connect", "the data plane opens a TCP connection "
+				       "to address:port and runs a test "
+				       "service (source, echo, discard) on it"},
 };
+
+static const char *const service_names[] = {"", "echo", "discard", "source",
+					    NULL};
+
+static int name_index(const char *const *names, const char *s)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (names[i][0] != '\0' && strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* The arguments of "connect"; every other command takes none. */
+static int parse_connect(json_t *root, struct hg_tcp_connect_req *c,
+			 char *err, size_t errlen)
+{
+	json_t *addr = json_object_get(root, "address");
+	json_t *port = json_object_get(root, "port");
+	json_t *svc = json_object_get(root, "service");
+	json_t *bytes = json_object_get(root, "bytes");
+	json_t *cc = json_object_get(root, "cc");
+
+	memset(c, 0, sizeof(*c));
+	c->service = HG_SERVICE_SOURCE;
+	c->cc = HG_CC_KIND_CUBIC;
+	if (!json_is_string(addr) ||
+	    !hg_ipv4_parse(json_string_value(addr), &c->addr) ||
+	    !hg_ipv4_is_unicast(c->addr)) {
+		snprintf(err, errlen, "\"address\": a unicast IPv4 address "
+				      "is required");
+		return -1;
+	}
+	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+	    json_integer_value(port) > 65535) {
+		snprintf(err, errlen, "\"port\": an integer 1..65535 is "
+				      "required");
+		return -1;
+	}
+	c->port = (uint16_t)json_integer_value(port);
+	if (svc != NULL) {
+		int i = json_is_string(svc)
+				? name_index(service_names,
+					     json_string_value(svc))
+				: -1;
+		if (i < 0) {
+			snprintf(err, errlen, "\"service\": source, echo or "
+					      "discard");
+			return -1;
+		}
+		c->service = (uint8_t)i;
+	}
+	if (bytes != NULL) {
+		if (!json_is_integer(bytes) || json_integer_value(bytes) < 0) {
+			snprintf(err, errlen, "\"bytes\": a non-negative "
+					      "integer");
+			return -1;
+		}
+		c->bytes = (uint64_t)json_integer_value(bytes);
+	}
+	if (cc != NULL) {
+		if (!json_is_string(cc) ||
+		    (strcmp(json_string_value(cc), "cubic") != 0 &&
+		     strcmp(json_string_value(cc), "newreno") != 0)) {
+			snprintf(err, errlen, "\"cc\": cubic or newreno");
+			return -1;
+		}
+		c->cc = strcmp(json_string_value(cc), "cubic") == 0
+				? HG_CC_KIND_CUBIC
+				: HG_CC_KIND_NEWRENO;
+	}
+	return 0;
+}
+
+static bool is_connect_arg(const char *key)
+{
+	static const char *const args[] = {"address", "port", "service",
+					   "bytes", "cc", NULL};
+
+	return name_index(args, key) >= 0;
+}
 
 int hg_api_parse(const char *line, size_t len, struct hg_api_req *req,
 		 char *err, size_t errlen)
@@ -47,6 +130,8 @@ int hg_api_parse(const char *line, size_t len, struct hg_api_req *req,
 			cmd = val;
 		} else if (strcmp(key, "id") == 0) {
 			req->id = json_incref(val);
+		} else if (is_connect_arg(key)) {
+			continue; /* checked once the command is known */
 		} else {
 			snprintf(err, errlen, "unknown field \"%.64s\"", key);
 			goto out;
@@ -57,11 +142,23 @@ int hg_api_parse(const char *line, size_t len, struct hg_api_req *req,
 		goto out;
 	}
 	for (int i = 0; i < HG_CMD_COUNT; i++) {
-		if (strcmp(json_string_value(cmd), commands[i].name) == 0) {
-			req->cmd = (enum hg_api_cmd)i;
-			rc = 0;
+		if (strcmp(json_string_value(cmd), commands[i].name) != 0)
+			continue;
+		req->cmd = (enum hg_api_cmd)i;
+		if (i == HG_CMD_CONNECT) {
+			rc = parse_connect(root, &req->connect, err, errlen);
 			goto out;
 		}
+		json_object_foreach(root, key, val)
+		{
+			if (is_connect_arg(key)) {
+				snprintf(err, errlen,
+					 "unknown field \"%.64s\"", key);
+				goto out;
+			}
+		}
+		rc = 0;
+		goto out;
 	}
 	snprintf(err, errlen, "unknown command \"%.64s\" (try \"help\")",
 		 json_string_value(cmd));
@@ -72,6 +169,18 @@ out:
 	}
 	json_decref(root);
 	return rc;
+}
+
+json_t *hg_api_connect_reply(const struct hg_tcp_connect_reply *r)
+{
+	char a[16];
+
+	if (r->status != 0)
+		return hg_api_error("connect failed: %s", strerror(-r->status));
+	hg_ipv4_format(r->laddr, a);
+	return json_pack("{s:I, s:s, s:I}", "worker", (json_int_t)r->worker,
+			 "local_address", a, "local_port",
+			 (json_int_t)r->lport);
 }
 
 json_t *hg_api_error(const char *fmt, ...)

@@ -137,6 +137,19 @@ unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq)
 	return n;
 }
 
+bool hg_cp_chan_send(struct hg_cp *cp, unsigned worker, uint16_t type,
+		     uint64_t seq, const void *payload, uint32_t len)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&cp->lock);
+	if (cp->attached && worker < cp->chan.hdr->n_workers)
+		ok = hg_msg_send(hg_chan_to_dp(&cp->chan, worker), type, seq,
+				 payload, len) == 0;
+	pthread_mutex_unlock(&cp->lock);
+	return ok;
+}
+
 bool hg_cp_inbox_pop(struct hg_cp *cp, uint8_t slot[HG_SLOT_SIZE])
 {
 	bool got = false;

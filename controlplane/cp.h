@@ -26,6 +26,7 @@ struct hg_cp_client;
 /* A control request waiting for the data plane's answers. */
 struct hg_pending_req {
 	uint64_t seq;
+	uint16_t answer_type; /* HG_MSG_STATS_REPLY, HG_MSG_TCP_CONNECT_REPLY */
 	int client_fd;
 	uint64_t client_serial; /* the client may have gone and fd reused */
 	char *id;               /* the request's "id", echoed */
@@ -73,6 +74,10 @@ int hg_cp_chan_start(struct hg_cp *cp, pthread_t *thread);
 /* Sends a request of `type` to every worker; returns the number of workers
  * it went to, 0 when detached or when a ring is full. */
 unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq);
+/* Sends one message to one worker; false when detached or its ring is
+ * full. */
+bool hg_cp_chan_send(struct hg_cp *cp, unsigned worker, uint16_t type,
+		     uint64_t seq, const void *payload, uint32_t len);
 /* Pops one message off the inbox into `slot`; false when empty. */
 bool hg_cp_inbox_pop(struct hg_cp *cp, uint8_t slot[HG_SLOT_SIZE]);
 

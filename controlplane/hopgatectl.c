@@ -26,8 +26,13 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: hopgatectl [-s SOCKET] [--json] COMMAND\n"
-		"commands: status, stats, config, help\n"
+		"usage: hopgatectl [-s SOCKET] [--json] COMMAND [ARGS]\n"
+		"commands: status, stats, config, help,\n"
+		"  connect ADDRESS PORT [SERVICE [BYTES]]  the data plane opens "
+		"TCP to\n"
+		"      ADDRESS:PORT and runs SERVICE (source, echo, discard; "
+		"default\n"
+		"      source) on it; source sends BYTES (0: until closed)\n"
 		"  -s, --socket PATH  control socket (default $HOPGATE_SOCKET "
 		"or " DEFAULT_SOCKET ")\n"
 		"  -j, --json         print the raw JSON answer\n");
@@ -197,7 +202,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = getenv("HOPGATE_SOCKET");
 	bool raw = false;
-	char line[256];
+	char line[1024];
 	char *answer;
 	json_t *r;
 	int opt, rc = 0;
@@ -218,13 +223,34 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind >= argc) {
 		usage(stderr);
 		return 2;
 	}
 	if (path == NULL || path[0] == '\0')
 		path = DEFAULT_SOCKET;
 	json_t *req = json_pack("{s:s}", "cmd", argv[optind]);
+	if (strcmp(argv[optind], "connect") == 0) {
+		int n = argc - optind - 1;
+
+		if (n < 2 || n > 4) {
+			usage(stderr);
+			return 2;
+		}
+		json_object_set_new(req, "address",
+				    json_string(argv[optind + 1]));
+		json_object_set_new(req, "port",
+				    json_integer(atoll(argv[optind + 2])));
+		if (n >= 3)
+			json_object_set_new(req, "service",
+					    json_string(argv[optind + 3]));
+		if (n >= 4)
+			json_object_set_new(req, "bytes",
+					    json_integer(atoll(argv[optind + 4])));
+	} else if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
 	char *text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	if (text == NULL)

@@ -170,6 +170,38 @@ static void stats_start(struct hg_cp *cp, struct client *c, json_t *id)
 		return;
 	}
 	pr->expected = n;
+	pr->answer_type = HG_MSG_STATS_REPLY;
+	pr->client_fd = c->fd;
+	c->waiting++;
+	pr->client_serial = c->serial;
+	pr->id = id != NULL ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+	pr->deadline_ns = hg_monotonic_ns() + HG_REQUEST_TIMEOUT_MS * 1000000ULL;
+	pr->next = cp->pending;
+	cp->pending = pr;
+}
+
+static void connect_start(struct hg_cp *cp, struct client *c, json_t *id,
+			  const struct hg_tcp_connect_req *rq)
+{
+	struct hg_pending_req *pr = calloc(1, sizeof(*pr));
+
+	if (pr == NULL) {
+		client_reply(cp, c, hg_api_error("out of memory"), id);
+		return;
+	}
+	pr->seq = ++cp->next_seq;
+	if (!hg_cp_chan_send(cp, 0, HG_MSG_TCP_CONNECT, pr->seq, rq,
+			     sizeof(*rq))) {
+		client_reply(cp, c,
+			     hg_api_error("data plane not attached: %s",
+					  cp->chan_error[0] ? cp->chan_error
+							    : "channel busy"),
+			     id);
+		free(pr);
+		return;
+	}
+	pr->answer_type = HG_MSG_TCP_CONNECT_REPLY;
+	pr->expected = 1;
 	pr->client_fd = c->fd;
 	c->waiting++;
 	pr->client_serial = c->serial;
@@ -213,11 +245,20 @@ static void inbox_process(struct hg_cp *cp)
 			(const struct hg_stats_reply *)m->payload;
 		struct hg_pending_req **pp = &cp->pending, *pr;
 
-		if (m->type != HG_MSG_STATS_REPLY)
-			continue;
 		while ((pr = *pp) != NULL && pr->seq != m->seq)
 			pp = &pr->next;
-		if (pr == NULL || r->worker >= pr->expected ||
+		if (pr == NULL || m->type != pr->answer_type) {
+			cp->late_answers++;
+			continue;
+		}
+		if (m->type == HG_MSG_TCP_CONNECT_REPLY) {
+			*pp = pr->next;
+			pending_finish(cp, pr,
+				       hg_api_connect_reply(
+					       (const void *)m->payload));
+			continue;
+		}
+		if (r->worker >= pr->expected ||
 		    pr->got[r->worker]) {
 			cp->late_answers++;
 			continue;
@@ -274,6 +315,9 @@ static void handle_line(struct hg_cp *cp, struct client *c, const char *line,
 		break;
 	case HG_CMD_STATS:
 		stats_start(cp, c, req.id);
+		break;
+	case HG_CMD_CONNECT:
+		connect_start(cp, c, req.id, &req.connect);
 		break;
 	case HG_CMD_COUNT:
 		break;

@@ -62,6 +62,11 @@ enum hg_tcp_close_reason {
 
 struct hg_tcp_conn;
 
+/* Out-of-order segments held per connection: a burst loss at a gigabit
+ * leaves many segments behind the hole; fewer means the peer resends
+ * what we already had. */
+#define HG_TCP_OOO_MAX 128
+
 struct hg_tcp_ops {
 	/* The connection is established (passive: the handshake's last ACK;
 	 * active: the SYN-ACK). */
@@ -145,6 +150,7 @@ struct hg_tcp_conn {
 	uint32_t irs;
 	uint32_t rcv_nxt;
 	uint32_t rcv_adv; /* right edge we announced */
+	uint32_t last_ack_sent; /* RFC 7323's Last.ACK.sent */
 	uint32_t rcv_buf;
 	struct rte_mbuf *rcvq; /* in-order bytes for the app */
 	uint32_t rcvq_bytes;
@@ -154,7 +160,7 @@ struct hg_tcp_conn {
 	/* Out-of-order segments: ranges in `ooo`, mbufs in `ooo_q` sorted by
 	 * sequence (m->hash.usr holds each one's sequence number). */
 	struct hg_seqset ooo;
-	struct rte_mbuf *ooo_q[HG_SEQSET_MAX * 2];
+	struct rte_mbuf *ooo_q[HG_TCP_OOO_MAX];
 	uint8_t ooo_n;
 	uint32_t ooo_bytes;
 

@@ -194,6 +194,7 @@ static struct hg_tcp_conn *cookie_open(struct hg_tcp_stack *s,
 	/* What we announced in the cookie SYN-ACK. */
 	c->rcv_adv = c->rcv_nxt +
 		     (s->cfg.rcv_buf > 65535 ? 65535 : s->cfg.rcv_buf);
+	c->last_ack_sent = c->rcv_nxt;
 	c->snd_wnd = (uint32_t)r->h.window << c->snd_wscale;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = r->h.seq;
@@ -691,7 +692,7 @@ static void established(struct hg_tcp_conn *c, struct rx *r)
 	if (!(f & HG_TCP_ACK))
 		return;
 	if ((c->flags & HG_TCPF_TS) && r->h.opts.has_ts &&
-	    hg_seq_leq(r->h.seq, c->rcv_adv) &&
+	    hg_seq_leq(r->h.seq, c->last_ack_sent) &&
 	    hg_seq_geq(r->h.opts.tsval, c->ts_recent)) {
 		c->ts_recent = r->h.opts.tsval; /* RFC 7323 4.3 */
 		c->ts_recent_us = s->now_us;

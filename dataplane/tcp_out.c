@@ -184,6 +184,7 @@ void hg_tcp_send_segment(struct hg_tcp_conn *c, uint32_t seq, uint32_t len,
 	}
 	fill_opts(c, &g.opts);
 	g.window = window_field(c);
+	c->last_ack_sent = c->rcv_nxt;
 	c->unacked_segs = 0;
 	c->flags &= (uint16_t)~HG_TCPF_ACK_NOW;
 	hg_timer_cancel(&s->wheel, &c->ack_timer);
@@ -225,6 +226,7 @@ void hg_tcp_send_syn(struct hg_tcp_conn *c)
 	/* The window in a SYN is never scaled (RFC 7323 2.2). */
 	g.window = (uint16_t)wnd;
 	c->rcv_adv = c->rcv_nxt + wnd;
+	c->last_ack_sent = c->rcv_nxt;
 	c->last_tx_us = s->now_us;
 	c->snd_nxt = c->iss + 1;
 	if (hg_seq_lt(c->snd_max, c->snd_nxt))
