@@ -94,7 +94,8 @@ int hg_seqset_add(struct hg_seqset *s, uint32_t start, uint32_t end)
 
 	if (start == end)
 		return 0;
-	if (!hg_seq_lt(start, end))
+	/* end - start >= 2^31 is an inverted range, not a huge one. */
+	if (!hg_seq_lt(start, end) || end - start >= 0x80000000u)
 		return -1;
 	/* lo: the first range not wholly before start (adjacency merges);
 	 * hi + 1: the first range wholly after end. */

@@ -1,57 +1,342 @@
-/* PLACEHOLDER until the full NewReno/CUBIC module lands: NewReno only. */
+/* TCP congestion control: NewReno (RFC 5681, 6582) and CUBIC (RFC 9438).
+ *
+ * Windows are kept in bytes (uint32); CUBIC's curve is evaluated in
+ * segments with doubles and converted back, truncating to whole bytes.
+ *
+ * Choices the header leaves open:
+ * - cwnd and ssthresh are capped at HG_CC_CWND_MAX (1 GiB) whenever they
+ *   are computed; ssthresh starts at UINT32_MAX ("arbitrarily high").
+ * - mss is clamped to 1..65535 at init (the MSS option is 16 bits).
+ * - Slow start stops at ssthresh: cwnd = min(cwnd + min(acked, mss),
+ *   ssthresh); the next ACK is congestion avoidance.
+ * - One ACK yields at most one SMSS in NewReno congestion avoidance and
+ *   counts for at most one cwnd of segments in CUBIC's per-ACK terms, so a
+ *   huge stretch ACK cannot buy a burst of growth.
+ * - CUBIC's ssthresh is flight_size * beta (RFC 9438 section 4.6 uses
+ *   flight_size), for losses and timeouts alike.
+ * - Fast convergence compares cwnd with w_last_max, the W_max set by the
+ *   last reduction; w_max itself is the W_max of the running curve, which
+ *   sections 4.8 and 4.10 may replace by cwnd_epoch (w_max == 0 marks
+ *   "set it at the next epoch start").
+ * - t + RTT uses the minimum RTT seen; before any sample the RTT term is
+ *   0 (just t: the more conservative target).
+ * - A timeout counts as a new loss episode unless in recovery or cwnd is
+ *   still 1 SMSS from a previous timeout (RFC 5681 section 3.1: ssthresh
+ *   is held when the timer expires again for the same segment).
+ * - An idle restart also ends the CUBIC epoch (section 5.8: t must not
+ *   include idle time); the next congestion avoidance ACK starts a new one.
+ */
 #include "tcp_cc.h"
+
+#include <math.h>
+
+#define HG_CC_CWND_MAX (1u << 30) /* 1 GiB */
+#define HG_CC_MSS_MAX 65535u
+
+/* RFC 9438 section 4.1.1 */
+#define CUBIC_C 0.4
+#define CUBIC_BETA 0.7
+#define CUBIC_BETA_NUM 7u
+#define CUBIC_BETA_DEN 10u
+/* RFC 9438 section 4.3: alpha_cubic = 3 * (1 - beta) / (1 + beta) */
+#define CUBIC_ALPHA (3.0 * (1.0 - CUBIC_BETA) / (1.0 + CUBIC_BETA))
+
+#define US_PER_S 1e6
+
+static uint32_t cc_mss(const struct hg_cc *cc)
+{
+	if (cc->mss == 0)
+		return 1;
+	return cc->mss > HG_CC_MSS_MAX ? HG_CC_MSS_MAX : cc->mss;
+}
+
+static uint32_t clamp_window(uint64_t bytes, uint64_t floor)
+{
+	if (bytes < floor)
+		bytes = floor;
+	if (bytes > HG_CC_CWND_MAX)
+		bytes = HG_CC_CWND_MAX;
+	return (uint32_t)bytes;
+}
+
+static double to_seg(uint32_t bytes, uint32_t mss)
+{
+	return (double)bytes / mss;
+}
+
+/* Segments to bytes, truncated, within [0, cap]; NaN maps to 0. */
+static uint64_t seg_to_bytes(double seg, uint32_t mss)
+{
+	double b = seg * mss;
+
+	if (!(b > 0.0))
+		return 0;
+	if (b >= (double)HG_CC_CWND_MAX)
+		return HG_CC_CWND_MAX;
+	return (uint64_t)b;
+}
+
+/* RFC 6928 section 2: IW = min(10*MSS, max(2*MSS, 14600)). */
+static uint32_t initial_window(uint32_t mss)
+{
+	uint64_t iw = 2ull * mss > 14600 ? 2ull * mss : 14600;
+
+	if (iw > 10ull * mss)
+		iw = 10ull * mss;
+	return clamp_window(iw, mss);
+}
 
 void hg_cc_init(struct hg_cc *cc, enum hg_cc_algo algo, uint32_t mss)
 {
-	*cc = (struct hg_cc){.algo = algo, .mss = mss, .ssthresh = UINT32_MAX};
-	cc->cwnd = 10 * mss < 14600 ? 10 * mss : (2 * mss > 14600 ? 2 * mss : 14600);
+	*cc = (struct hg_cc){0};
+	cc->algo = algo == HG_CC_CUBIC ? HG_CC_CUBIC : HG_CC_NEWRENO;
+	cc->mss = mss;
+	cc->mss = cc_mss(cc);
+	cc->cwnd = initial_window(cc->mss);
+	/* RFC 5681 section 3.1: initial ssthresh arbitrarily high. */
+	cc->ssthresh = UINT32_MAX;
+}
+
+static void update_min_rtt(struct hg_cc *cc, uint32_t rtt_us)
+{
+	if (rtt_us != 0 && (cc->min_rtt_us == 0 || rtt_us < cc->min_rtt_us))
+		cc->min_rtt_us = rtt_us;
+}
+
+/* RFC 5681 section 3.1 eq. 2 with RFC 3465 section 2.2, L = 1 SMSS:
+ * cwnd += min(N, SMSS), here stopped at ssthresh. */
+static void slow_start(struct hg_cc *cc, uint32_t acked)
+{
+	uint32_t mss = cc_mss(cc);
+	uint64_t next = (uint64_t)cc->cwnd + (acked < mss ? acked : mss);
+
+	if (next > cc->ssthresh)
+		next = cc->ssthresh;
+	cc->cwnd = clamp_window(next, mss);
+}
+
+/* RFC 3465 section 2.1 (RFC 5681 section 3.1): count acknowledged bytes;
+ * once they reach cwnd, subtract cwnd and grow by one SMSS. The leftover
+ * is kept below cwnd so a stretch ACK gives at most one SMSS. */
+static void reno_avoidance(struct hg_cc *cc, uint32_t acked)
+{
+	uint32_t mss = cc_mss(cc);
+	uint64_t count = (uint64_t)cc->bytes_acked + acked;
+
+	if (count >= cc->cwnd) {
+		count -= cc->cwnd;
+		cc->cwnd = clamp_window((uint64_t)cc->cwnd + mss, mss);
+	}
+	if (count >= cc->cwnd)
+		count = cc->cwnd - 1;
+	cc->bytes_acked = (uint32_t)count;
+}
+
+/* RFC 9438 section 4.2: K = cubic_root((W_max - cwnd_epoch) / C). */
+static double cubic_k(double w_max, double cwnd_epoch)
+{
+	if (w_max <= cwnd_epoch)
+		return 0.0;
+	return cbrt((w_max - cwnd_epoch) / CUBIC_C);
+}
+
+/* RFC 9438 section 4.2, figure 1: W_cubic(t) = C * (t - K)^3 + W_max. */
+static double cubic_w(const struct hg_cc *cc, double t_s)
+{
+	double d = t_s - cc->k_s;
+
+	return CUBIC_C * d * d * d + cc->w_max;
+}
+
+/* Start of a congestion avoidance stage (RFC 9438 section 4.2). With no
+ * W_max (first exit from slow start, section 4.10, or the first stage
+ * after a timeout, section 4.8) or one below cwnd, W_max = cwnd_epoch and
+ * K = 0. Section 4.10 also sets cwnd_prior = cwnd if never reduced.
+ * Section 4.3: W_est starts at cwnd_epoch. */
+static void cubic_epoch_start(struct hg_cc *cc, uint64_t now_us)
+{
+	double cw = to_seg(cc->cwnd, cc_mss(cc));
+
+	cc->epoch_start_us = now_us != 0 ? now_us : 1;
+	if (cc->cwnd_prior <= 0.0)
+		cc->cwnd_prior = cw;
+	if (cc->w_max <= cw)
+		cc->w_max = cw;
+	cc->k_s = cubic_k(cc->w_max, cw);
+	cc->w_est = cw;
+}
+
+/* RFC 9438 section 4.3: W_est += alpha_cubic * segments_acked / cwnd,
+ * alpha_cubic becoming 1 once W_est >= cwnd_prior. */
+static void cubic_update_w_est(struct hg_cc *cc, double segs, double cw)
+{
+	double alpha = cc->w_est >= cc->cwnd_prior ? 1.0 : CUBIC_ALPHA;
+	double cap = to_seg(HG_CC_CWND_MAX, cc_mss(cc));
+
+	cc->w_est += alpha * segs / cw;
+	if (cc->w_est > cap)
+		cc->w_est = cap;
+}
+
+/* RFC 9438 sections 4.4 and 4.5: target = W_cubic(t + RTT) clamped to
+ * [cwnd, 1.5 * cwnd]; cwnd grows by (target - cwnd) / cwnd per segment
+ * acknowledged. */
+static double cubic_target(const struct hg_cc *cc, double t_s, double cw)
+{
+	double target = cubic_w(cc, t_s + cc->min_rtt_us / US_PER_S);
+
+	if (target < cw)
+		return cw;
+	if (target > 1.5 * cw)
+		return 1.5 * cw;
+	return target;
+}
+
+static void cubic_avoidance(struct hg_cc *cc, uint32_t acked, uint64_t now_us)
+{
+	uint32_t mss = cc_mss(cc);
+	double cw = to_seg(cc->cwnd, mss);
+	double segs = to_seg(acked, mss);
+	double t_s = 0.0;
+	double next;
+
+	if (cc->epoch_start_us == 0)
+		cubic_epoch_start(cc, now_us);
+	if (now_us > cc->epoch_start_us)
+		t_s = (double)(now_us - cc->epoch_start_us) / US_PER_S;
+	if (segs > cw)
+		segs = cw;
+	cubic_update_w_est(cc, segs, cw);
+	if (cubic_w(cc, t_s) < cc->w_est)
+		next = cc->w_est; /* section 4.3: Reno-friendly region */
+	else
+		next = cw + (cubic_target(cc, t_s, cw) - cw) * segs / cw;
+	if (next > cw)
+		cc->cwnd = clamp_window(seg_to_bytes(next, mss), mss);
 }
 
 void hg_cc_on_ack(struct hg_cc *cc, uint32_t acked, uint32_t rtt_us,
 		  uint64_t now_us)
 {
-	(void)rtt_us;
-	(void)now_us;
-	if (cc->in_recovery)
+	update_min_rtt(cc, rtt_us);
+	/* RFC 6582 section 3.2: in recovery the TCP code handles partial
+	 * ACKs; the window does not grow here. */
+	if (acked == 0 || cc->in_recovery)
 		return;
-	if (cc->cwnd < cc->ssthresh) {
-		cc->cwnd += acked < cc->mss ? acked : cc->mss;
-	} else {
-		cc->bytes_acked += acked;
-		if (cc->bytes_acked >= cc->cwnd) {
-			cc->bytes_acked -= cc->cwnd;
-			cc->cwnd += cc->mss;
-		}
-	}
-	if (cc->cwnd > (1u << 30))
-		cc->cwnd = 1u << 30;
+	/* RFC 5681 section 3.1: slow start while cwnd < ssthresh, for
+	 * both algorithms (RFC 9438 section 4.10). */
+	if (cc->cwnd < cc->ssthresh)
+		slow_start(cc, acked);
+	else if (cc->algo == HG_CC_CUBIC)
+		cubic_avoidance(cc, acked, now_us);
+	else
+		reno_avoidance(cc, acked);
 }
 
-void hg_cc_on_loss(struct hg_cc *cc, uint32_t flight, uint64_t now_us)
+/* RFC 5681 section 3.1 eq. 4: ssthresh = max(FlightSize / 2, 2*SMSS). */
+static uint32_t reno_ssthresh(const struct hg_cc *cc, uint32_t flight)
 {
-	(void)now_us;
-	if (cc->in_recovery)
-		return;
-	cc->ssthresh = flight / 2 > 2 * cc->mss ? flight / 2 : 2 * cc->mss;
-	cc->cwnd = cc->ssthresh;
-	cc->in_recovery = true;
+	return clamp_window(flight / 2, 2ull * cc_mss(cc));
 }
 
+/* RFC 9438 section 4.6: ssthresh = max(flight_size * beta, 2*SMSS). */
+static uint32_t cubic_ssthresh(const struct hg_cc *cc, uint32_t flight)
+{
+	uint64_t s = (uint64_t)flight * CUBIC_BETA_NUM / CUBIC_BETA_DEN;
+
+	return clamp_window(s, 2ull * cc_mss(cc));
+}
+
+/* RFC 9438 sections 4.6 and 4.7: remember cwnd_prior and W_max, the
+ * latter lowered to cwnd * (1 + beta) / 2 (fast convergence) when this
+ * reduction happens below the W_max of the previous one. */
+static void cubic_note_reduction(struct hg_cc *cc)
+{
+	double cw = to_seg(cc->cwnd, cc_mss(cc));
+
+	cc->cwnd_prior = cw;
+	if (cw < cc->w_last_max)
+		cc->w_max = cw * (1.0 + CUBIC_BETA) / 2.0;
+	else
+		cc->w_max = cw;
+	cc->w_last_max = cc->w_max;
+	cc->epoch_start_us = 0;
+}
+
+void hg_cc_on_loss(struct hg_cc *cc, uint32_t flight_size, uint64_t now_us)
+{
+	uint32_t mss = cc_mss(cc);
+
+	(void)now_us; /* the CUBIC epoch starts at the first ACK after */
+	if (cc->in_recovery)
+		return;
+	cc->in_recovery = true;
+	cc->bytes_acked = 0;
+	if (cc->algo == HG_CC_CUBIC) {
+		cubic_note_reduction(cc);
+		cc->ssthresh = cubic_ssthresh(cc, flight_size);
+	} else {
+		cc->ssthresh = reno_ssthresh(cc, flight_size);
+	}
+	/* RFC 5681 section 3.2 step 4 (window arithmetic only; RFC 6582
+	 * inflation is the TCP code's) and RFC 9438 section 4.6:
+	 * cwnd = max(ssthresh, 2*SMSS). */
+	cc->cwnd = clamp_window(cc->ssthresh, 2ull * mss);
+	if (cc->algo == HG_CC_CUBIC) {
+		cc->k_s = cubic_k(cc->w_max, to_seg(cc->cwnd, mss));
+		cc->w_est = to_seg(cc->cwnd, mss);
+	}
+}
+
+/* RFC 6582 section 3.2 step 3, option (2): deflate to ssthresh. For CUBIC
+ * ssthresh is the reduced window of section 4.6, so this keeps it (and
+ * drops any inflation by the TCP code); the epoch starts at the next ACK
+ * in congestion avoidance. */
 void hg_cc_on_recovery_end(struct hg_cc *cc)
 {
+	if (!cc->in_recovery)
+		return;
 	cc->in_recovery = false;
-	cc->cwnd = cc->ssthresh;
+	cc->bytes_acked = 0;
+	cc->cwnd = clamp_window(cc->ssthresh, 2ull * cc_mss(cc));
+	cc->epoch_start_us = 0;
 }
 
-void hg_cc_on_rto(struct hg_cc *cc, uint32_t flight, uint64_t now_us)
+/* RFC 5681 section 3.1: on a timeout ssthresh follows eq. 4 (RFC 9438
+ * section 4.8: beta_cubic as in 4.6 for CUBIC), held if the timer expires
+ * again in the same episode, and cwnd = LW = 1 SMSS. RFC 9438 section
+ * 4.8: the next CUBIC stage uses K = 0 and W_max = cwnd_epoch. */
+void hg_cc_on_rto(struct hg_cc *cc, uint32_t flight_size, uint64_t now_us)
 {
+	uint32_t mss = cc_mss(cc);
+	bool episode = cc->in_recovery || cc->cwnd <= mss;
+
 	(void)now_us;
-	cc->ssthresh = flight / 2 > 2 * cc->mss ? flight / 2 : 2 * cc->mss;
-	cc->cwnd = cc->mss;
+	if (!episode && cc->algo == HG_CC_CUBIC) {
+		cubic_note_reduction(cc);
+		cc->ssthresh = cubic_ssthresh(cc, flight_size);
+	} else if (!episode) {
+		cc->ssthresh = reno_ssthresh(cc, flight_size);
+	}
+	cc->cwnd = clamp_window(mss, mss);
 	cc->in_recovery = false;
+	cc->bytes_acked = 0;
+	cc->epoch_start_us = 0;
+	if (cc->algo == HG_CC_CUBIC) {
+		cc->w_max = 0.0;
+		cc->k_s = 0.0;
+		cc->w_est = 0.0;
+	}
 }
 
+/* RFC 5681 section 4.1: cwnd = RW = min(IW, cwnd). RFC 9438 section 5.8:
+ * CUBIC's t must not count the idle time, so the epoch restarts. */
 void hg_cc_on_idle_restart(struct hg_cc *cc)
 {
-	(void)cc;
+	uint32_t iw = initial_window(cc_mss(cc));
+
+	if (cc->cwnd > iw)
+		cc->cwnd = iw;
+	cc->bytes_acked = 0;
+	cc->epoch_start_us = 0;
 }

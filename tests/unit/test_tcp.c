@@ -539,3 +539,180 @@ Test(tcp, bad_checksum_dropped)
 	hg_tcp_input(&h_st, 0, m, 14, PEER, ME, 20, 20);
 	cr_expect_eq(h_drops[HG_DROP_tcp_bad_checksum], 1);
 }
+
+/* Each option alone: the SYN-ACK answers exactly what was offered. */
+Test(tcp, handshake_each_option_alone)
+{
+	h_listen();
+	for (int opt = 0; opt < 4; opt++) {
+		struct hg_tcp_opts o = {0};
+		struct seg_out *s;
+		uint16_t port = (uint16_t)(PEER_PORT + opt);
+
+		switch (opt) {
+		case 0:
+			o.has_mss = true;
+			o.mss = 1200;
+			break;
+		case 1:
+			o.has_wscale = true;
+			o.wscale = 9;
+			break;
+		case 2:
+			o.sack_permitted = true;
+			break;
+		case 3:
+			o.has_ts = true;
+			o.tsval = 42;
+			break;
+		}
+		h_clear();
+		h_send(port, LPORT, ISN_PEER, 0, HG_TCP_SYN, 8192, &o, NULL, 0);
+		s = h_last();
+		cr_expect(s->h.opts.has_mss, "MSS always (option %d)", opt);
+		cr_expect_eq(s->h.opts.has_wscale, opt == 1, "option %d", opt);
+		cr_expect_eq(s->h.opts.sack_permitted, opt == 2, "option %d",
+			     opt);
+		cr_expect_eq(s->h.opts.has_ts, opt == 3, "option %d", opt);
+		if (opt == 3)
+			cr_expect_eq(s->h.opts.tsecr, 42);
+		struct hg_tcp_opts a = {0};
+		if (opt == 3) {
+			a.has_ts = true;
+			a.tsval = 43;
+			a.tsecr = s->h.opts.tsval;
+		}
+		h_send(port, LPORT, ISN_PEER + 1, s->h.seq + 1, HG_TCP_ACK, 100,
+		       &a, NULL, 0);
+		cr_assert_not_null(h_conn);
+		switch (opt) {
+		case 0:
+			cr_expect_eq(h_conn->mss, 1200, "peer MSS honoured");
+			break;
+		case 1:
+			cr_expect_eq(h_conn->snd_wnd, 100u << 9);
+			break;
+		case 2:
+			cr_expect(h_conn->flags & HG_TCPF_SACK);
+			break;
+		case 3:
+			cr_expect(h_conn->flags & HG_TCPF_TS);
+			cr_expect_eq(h_conn->mss, 536 - 12);
+			break;
+		}
+	}
+	cr_expect_eq(h_established, 4);
+}
+
+Test(tcp, mss_clamped_to_ours)
+{
+	struct hg_tcp_opts o = {.has_mss = true, .mss = 9000};
+
+	h_listen();
+	h_send(PEER_PORT, LPORT, ISN_PEER, 0, HG_TCP_SYN, 8192, &o, NULL, 0);
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, h_last()->h.seq + 1, HG_TCP_ACK,
+	       8192, NULL, NULL, 0);
+	cr_assert_not_null(h_conn);
+	cr_expect_eq(h_conn->mss, 1460, "never more than our MTU allows");
+}
+
+Test(tcp, handshake_timeout_frees_half_open)
+{
+	struct hg_tcp_opts o = h_syn_opts(1);
+	unsigned synacks = 0;
+
+	h_listen();
+	h_send(PEER_PORT, LPORT, ISN_PEER, 0, HG_TCP_SYN, 8192, &o, NULL, 0);
+	cr_expect_eq(h_st.n_conns, 1);
+	for (int s = 0; s < 80 && h_st.n_conns > 0; s++) {
+		h_clear();
+		h_advance_ms(1000);
+		synacks += h_n_out;
+	}
+	cr_expect_eq(h_st.n_conns, 0, "a half-open connection goes away");
+	cr_expect_geq(synacks, 3, "SYN-ACK retransmitted first (%u)",
+		      synacks);
+	cr_expect_eq(h_st.listeners[0].half_open, 0);
+}
+
+static void with_keepalive(struct hg_tcp_cfg *c)
+{
+	c->keepalive_idle_us = 10 * 1000000;
+	c->keepalive_intvl_us = 1000000;
+	c->keepalive_probes = 3;
+}
+
+/* Its own set-up: keepalive on. */
+Test(tcp_ka, keepalive_probes_then_abort, .init = NULL, .fini = h_teardown)
+{
+	uint32_t iss;
+
+	h_setup_cfg(with_keepalive);
+	iss = h_accept(100);
+	(void)iss;
+	h_advance_ms(10 * 1000 + 5);
+	cr_assert_geq(h_n_out, 1, "a probe after keepalive_idle");
+	cr_expect_eq(h_last()->h.seq, iss, "probe: snd_una - 1");
+	cr_expect_eq(h_ctr[HG_WC_tcp_keepalive_probes], 1);
+	h_advance_ms(4000);
+	cr_expect_eq(h_closed, 1, "unanswered probes end it");
+	cr_expect_eq(h_ctr[HG_WC_tcp_timeouts], 1);
+	cr_expect_eq(h_last()->h.flags, HG_TCP_RST);
+}
+
+Test(tcp, listener_idle_timeout_resets)
+{
+	struct hg_tcp_listener *l;
+
+	l = h_listen();
+	l->idle_timeout_ms = 2000;
+	h_st.n_listeners = 1;
+	struct hg_tcp_opts o = h_syn_opts(5), a;
+	h_send(PEER_PORT, LPORT, ISN_PEER, 0, HG_TCP_SYN, 64240, &o, NULL, 0);
+	a = ts(6, h_last()->h.opts.tsval);
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, h_last()->h.seq + 1, HG_TCP_ACK,
+	       502, &a, NULL, 0);
+	cr_assert_eq(h_established, 1);
+	h_clear();
+	h_advance_ms(2100);
+	cr_expect_eq(h_close_why, HG_TCP_CLOSE_IDLE);
+	cr_expect_eq(h_last()->h.flags, HG_TCP_RST);
+	cr_expect_eq(h_ctr[HG_WC_tcp_idle_timeouts], 1);
+}
+
+Test(tcp, receive_window_closes_and_reopens)
+{
+	uint32_t iss = h_accept(100);
+	struct hg_tcp_opts a = ts(200, 0);
+	static uint8_t buf[1448];
+	uint32_t seq = ISN_PEER + 1, sent = 0;
+
+	/* The application reads nothing: send while the window we
+	 * announce takes a full segment (it never shrinks, RFC 9293
+	 * 3.8.6.2.2, so it closes as the peer uses it up). */
+	uint32_t wnd = 65535;
+	for (int i = 0; i < 1000 && wnd >= sizeof(buf); i++) {
+		h_send(PEER_PORT, LPORT, seq, iss + 1,
+		       HG_TCP_ACK | HG_TCP_PSH, 502, &a, buf, sizeof(buf));
+		seq += sizeof(buf);
+		sent += sizeof(buf);
+		wnd = (uint32_t)h_last()->h.window << h_conn->rcv_wscale;
+	}
+	cr_expect_geq(sent, h_conn->rcv_buf - sizeof(buf),
+		      "the whole buffer was offered (%u)", sent);
+	cr_expect_lt(h_last()->h.window << h_conn->rcv_wscale, 1448u,
+		     "the window shut (%u)", h_last()->h.window);
+	/* Beyond the window: dropped, answered with an ACK. */
+	h_clear();
+	h_send(PEER_PORT, LPORT, seq + 100000, iss + 1, HG_TCP_ACK, 502, &a,
+	       buf, sizeof(buf));
+	cr_expect_eq(hg_tcp_rcv_bytes(h_conn), sent);
+	/* The application reads: a window update goes out. */
+	h_clear();
+	struct rte_mbuf *m = hg_tcp_recv(h_conn, UINT32_MAX);
+	cr_assert_not_null(m);
+	cr_expect_eq(m->pkt_len, sent);
+	rte_pktmbuf_free(m);
+	cr_assert_geq(h_n_out, 1, "window update");
+	cr_expect_gt(h_last()->h.window, 1000);
+}
