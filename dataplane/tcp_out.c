@@ -40,6 +40,28 @@ uint32_t hg_tcp_rcv_window(const struct hg_tcp_conn *c)
 	return wnd > max ? max : wnd;
 }
 
+/* One's complement sum of a payload chain, any piece lengths: a piece
+ * that starts at an odd offset contributes its sum byte-swapped (RFC 1071
+ * section 2(B)). DPDK 22.11's rte_raw_cksum_mbuf truncates the unfolded
+ * sum before that swap, so it is wrong for such chains. */
+static uint32_t chain_sum(const struct rte_mbuf *m)
+{
+	uint32_t sum = 0, off = 0;
+
+	for (; m != NULL; m = m->next) {
+		uint32_t part = hg_csum_add(0, rte_pktmbuf_mtod(m, void *),
+					    m->data_len);
+
+		part = (part & 0xffff) + (part >> 16);
+		part = (part & 0xffff) + (part >> 16);
+		if (off & 1)
+			part = (uint32_t)rte_bswap16((uint16_t)part);
+		sum += part;
+		off += m->data_len;
+	}
+	return sum;
+}
+
 struct seg {
 	uint32_t seq, ack;
 	uint8_t flags;
@@ -63,6 +85,7 @@ static void emit(struct hg_tcp_stack *s, const struct hg_tuple *t,
 		.opts = g->opts,
 	};
 	uint8_t *p, tcp[HG_TCP_HLEN + HG_TCP_MAX_OPTLEN];
+	uint16_t ck;
 	size_t tcp_len = hg_tcp_hdr_write(tcp, sizeof(tcp), &h);
 	uint32_t plen = payload ? payload->pkt_len : 0;
 	struct rte_ipv4_hdr *ip;
@@ -87,6 +110,10 @@ static void emit(struct hg_tcp_stack *s, const struct hg_tuple *t,
 		.dst_addr = rte_cpu_to_be_32(t->raddr),
 	};
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	ck = hg_tcp_csum(t->laddr, t->raddr, tcp, tcp_len,
+			 payload ? chain_sum(payload) : 0, tcp_len + plen);
+	tcp[16] = (uint8_t)(ck >> 8);
+	tcp[17] = (uint8_t)ck;
 	memcpy(p + HG_ETH_HLEN + 20, tcp, tcp_len);
 	if (payload != NULL && rte_pktmbuf_chain(m, payload) != 0) {
 		rte_pktmbuf_free(m);
@@ -94,8 +121,6 @@ static void emit(struct hg_tcp_stack *s, const struct hg_tuple *t,
 		HG_TCP_DROP(s, no_mbuf);
 		return;
 	}
-	uint16_t ck = rte_ipv4_udptcp_cksum_mbuf(m, ip, HG_ETH_HLEN + 20);
-	memcpy(p + HG_ETH_HLEN + 20 + 16, &ck, 2);
 	HG_TCP_COUNT(s, tcp_segs_out);
 	s->output(s->output_ctx, m, t->raddr);
 }

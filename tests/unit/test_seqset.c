@@ -110,7 +110,8 @@ static void check_full(uint32_t base)
 	cr_assert_eq(hg_seqset_add(&s, base + 50, base + 60), -1);
 	cr_assert_eq(hg_seqset_add(&s, base - 50, base - 40), -1);
 	cr_assert_eq(hg_seqset_add(&s, base + 5000, base + 5010), -1);
-	cr_assert_eq(memcmp(&s, &copy, sizeof(s)), 0, "refusal changes nothing");
+	cr_assert_eq(memcmp(&s, &copy, sizeof(s)), 0,
+		     "refusal changes nothing");
 	/* Merging needs no new range: allowed when full. */
 	add_ok(&s, base, 10, 20);
 	add_ok(&s, base, 90, 100);
@@ -307,8 +308,9 @@ Test(seqset, ranges_straddle_the_wrap)
 	hg_seqset_trim_below(&s, 0x00000004);
 	cr_assert_eq(s.r[0].start, 0x00000004);
 	cr_assert_eq(hg_seqset_bytes_above(&s, 0), 0x1000 - 4);
-	/* An inverted range (span >= 2^31) is refused. */
+	/* Inverted, or a span of 2^31 or more: refused. */
 	cr_assert_eq(hg_seqset_add(&s, 0x10, 0x80000010), -1);
+	cr_assert_eq(hg_seqset_add(&s, 0x10, 0x0f), -1);
 	cr_assert_eq(s.n, 1);
 }
 
@@ -401,7 +403,8 @@ static void check_against(const struct hg_seqset *s,
 				break;
 		cr_assert(k < n && want[k].end == sack[i].end);
 		if (i > 0)
-			cr_assert_lt(stamps[k], prev, "block %u out of order", i);
+			cr_assert_lt(stamps[k], prev, "block %u out of order",
+				     i);
 		prev = stamps[k];
 	}
 }

@@ -700,7 +700,7 @@ Test(tcp, receive_window_closes_and_reopens)
 	}
 	cr_expect_geq(sent, h_conn->rcv_buf - sizeof(buf),
 		      "the whole buffer was offered (%u)", sent);
-	cr_expect_lt(h_last()->h.window << h_conn->rcv_wscale, 1448u,
+	cr_expect_lt((uint32_t)h_last()->h.window << h_conn->rcv_wscale, 1448u,
 		     "the window shut (%u)", h_last()->h.window);
 	/* Beyond the window: dropped, answered with an ACK. */
 	h_clear();
