@@ -371,17 +371,21 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 			data = c->sndq_bytes; /* the rest is our FIN */
 		/* RTT: timestamps echo our clock (RFC 7323 4.1); without
 		 * them, time one segment at a time (Karn). */
+		uint32_t sample = 0;
+
 		if ((c->flags & HG_TCPF_TS) && r->h.opts.tsecr != 0) {
 			uint32_t rtt = hg_tcp_ts_now(c) - r->h.opts.tsecr;
 
+			/* A 1 ms clock: under a tick counts as half. */
 			if (rtt < 60000)
-				hg_tcp_rtt_sample(c, rtt * 1000);
+				sample = rtt ? rtt * 1000 : 500;
 		} else if ((c->flags & HG_TCPF_RTT_TIMING) &&
 			   hg_seq_gt(ack, c->rtt_seq)) {
 			c->flags &= (uint16_t)~HG_TCPF_RTT_TIMING;
-			hg_tcp_rtt_sample(c, (uint32_t)(s->now_us -
-							 c->rtt_start_us));
+			sample = (uint32_t)(s->now_us - c->rtt_start_us);
 		}
+		if (sample != 0)
+			hg_tcp_rtt_sample(c, sample);
 		sndq_drop(c, data);
 		c->snd_una = ack;
 		if (hg_seq_lt(c->snd_nxt, ack))
@@ -401,7 +405,7 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 			}
 		} else {
 			c->dupacks = 0;
-			hg_cc_on_ack(&c->cc, acked, c->srtt_us, s->now_us);
+			hg_cc_on_ack(&c->cc, acked, sample, s->now_us);
 		}
 		hg_tcp_restart_rtx(c);
 		if (data > 0 && c->ops && c->ops->on_writable &&

@@ -31,11 +31,11 @@
 #include <math.h>
 
 #define HG_CC_CWND_MAX (1u << 30) /* 1 GiB */
-#define HG_CC_MSS_MAX 65535u
+#define HG_CC_MSS_MAX  65535u
 
 /* RFC 9438 section 4.1.1 */
-#define CUBIC_C 0.4
-#define CUBIC_BETA 0.7
+#define CUBIC_C	       0.4
+#define CUBIC_BETA     0.7
 #define CUBIC_BETA_NUM 7u
 #define CUBIC_BETA_DEN 10u
 /* RFC 9438 section 4.3: alpha_cubic = 3 * (1 - beta) / (1 + beta) */

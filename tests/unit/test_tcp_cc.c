@@ -9,12 +9,12 @@
 
 #include "tcp_cc.h"
 
-#define MSS 1460u
-#define CAP (1u << 30)
-#define SEC 1000000ull
-#define BETA 0.7
+#define MSS	1460u
+#define CAP	(1u << 30)
+#define SEC	1000000ull
+#define BETA	0.7
 #define C_CUBIC 0.4
-#define ALPHA (3.0 * (1.0 - BETA) / (1.0 + BETA))
+#define ALPHA	(3.0 * (1.0 - BETA) / (1.0 + BETA))
 
 static struct hg_cc mk(enum hg_cc_algo algo, uint32_t mss)
 {
@@ -51,7 +51,8 @@ static uint64_t ack_round(struct hg_cc *cc, uint32_t rtt_us, uint64_t now)
 	unsigned n = cc->cwnd / cc->mss;
 
 	for (unsigned i = 0; i < n; i++)
-		hg_cc_on_ack(cc, cc->mss, rtt_us, now + (uint64_t)i * rtt_us / n);
+		hg_cc_on_ack(cc, cc->mss, rtt_us,
+			     now + (uint64_t)i * rtt_us / n);
 	return now + rtt_us;
 }
 
@@ -691,8 +692,8 @@ static void random_event(struct hg_cc *cc, uint64_t now)
 {
 	uint32_t before = cc->cwnd, mss = cc->mss;
 	bool was_rec = cc->in_recovery;
-	uint32_t iw = mss * 10 < 14600 ? mss * 10
-		      : (2 * mss > 14600 ? 2 * mss : 14600);
+	uint32_t iw =
+	    mss * 10 < 14600 ? mss * 10 : (2 * mss > 14600 ? 2 * mss : 14600);
 
 	switch (rnd() % 20) {
 	case 0:
