@@ -139,6 +139,20 @@ static void client_reply(struct hg_cp *cp, struct client *c, json_t *resp,
 	free(text);
 }
 
+/* `pr` (seq and expected set) now waits for `answer` on behalf of `c`. */
+static void pending_add(struct hg_cp *cp, struct client *c,
+			struct hg_pending_req *pr, uint16_t answer, json_t *id)
+{
+	pr->answer_type = answer;
+	pr->client_fd = c->fd;
+	pr->client_serial = c->serial;
+	c->waiting++;
+	pr->id = id != NULL ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
+	pr->deadline_ns = hg_monotonic_ns() + HG_REQUEST_TIMEOUT_MS * 1000000ULL;
+	pr->next = cp->pending;
+	cp->pending = pr;
+}
+
 static void stats_start(struct hg_cp *cp, struct client *c, json_t *id)
 {
 	struct hg_pending_req *pr;
@@ -170,14 +184,7 @@ static void stats_start(struct hg_cp *cp, struct client *c, json_t *id)
 		return;
 	}
 	pr->expected = n;
-	pr->answer_type = HG_MSG_STATS_REPLY;
-	pr->client_fd = c->fd;
-	c->waiting++;
-	pr->client_serial = c->serial;
-	pr->id = id != NULL ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
-	pr->deadline_ns = hg_monotonic_ns() + HG_REQUEST_TIMEOUT_MS * 1000000ULL;
-	pr->next = cp->pending;
-	cp->pending = pr;
+	pending_add(cp, c, pr, HG_MSG_STATS_REPLY, id);
 }
 
 static void connect_start(struct hg_cp *cp, struct client *c, json_t *id,
@@ -200,15 +207,8 @@ static void connect_start(struct hg_cp *cp, struct client *c, json_t *id,
 		free(pr);
 		return;
 	}
-	pr->answer_type = HG_MSG_TCP_CONNECT_REPLY;
 	pr->expected = 1;
-	pr->client_fd = c->fd;
-	c->waiting++;
-	pr->client_serial = c->serial;
-	pr->id = id != NULL ? json_dumps(id, JSON_ENCODE_ANY) : NULL;
-	pr->deadline_ns = hg_monotonic_ns() + HG_REQUEST_TIMEOUT_MS * 1000000ULL;
-	pr->next = cp->pending;
-	cp->pending = pr;
+	pending_add(cp, c, pr, HG_MSG_TCP_CONNECT_REPLY, id);
 }
 
 static void pending_finish(struct hg_cp *cp, struct hg_pending_req *pr,
