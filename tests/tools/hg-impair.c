@@ -362,14 +362,13 @@ static int parse_args(struct opts *o, int argc, char **argv)
 			o->stats_file = optarg;
 		} else if (c == '?' ||
 			   parse_opt(o, c, long_opts[idx].name, optarg)) {
-			usage(stderr);
+			fputs("see " PROG " --help\n", stderr);
 			return 1;
 		}
 		seeded |= c == OPT_SEED;
 	}
 	if (argc - optind != 2) {
-		fail("want two interfaces, IFACE_A IFACE_B");
-		usage(stderr);
+		fail("want two interfaces, IFACE_A IFACE_B; see --help");
 		return 1;
 	}
 	o->name[0] = argv[optind];
@@ -573,7 +572,7 @@ static void tx_error(struct impair *im, int d, int err)
 	im->dir[d].st.tx_errors++;
 	if (tx_logs++ < MAX_TX_LOGS)
 		fail("send on %s: %s%s", im->port[!d].name, strerror(err),
-		     tx_logs == MAX_TX_LOGS ? " (no more of these logged)" : "");
+		     tx_logs == MAX_TX_LOGS ? " (no more logged)" : "");
 }
 
 static void tx_flush(struct impair *im, int d)
@@ -724,7 +723,7 @@ static void impair_frame(struct impair *im, int d, const struct frame *f,
 	struct dir *dr = &im->dir[d];
 	bool lose = chance(&dr->rng, im->o.loss);
 	bool twice = chance(&dr->rng, im->o.dup);
-	bool hold = chance(&dr->rng, im->o.reorder);
+	bool back = chance(&dr->rng, im->o.reorder);
 	uint32_t copies = 1;
 
 	dr->st.impaired++;
@@ -736,7 +735,7 @@ static void impair_frame(struct impair *im, int d, const struct frame *f,
 		copies = 2;
 		dr->st.duplicated++;
 	}
-	if (hold && !dr->hold.active) {
+	if (back && !dr->hold.active) {
 		hold_frame(im, d, f, copies, now);
 		dr->st.reordered++;
 		return;
@@ -866,12 +865,18 @@ static int rx_batch(struct impair *im, int d, uint64_t now)
 static void dir_sum(struct dir_stats *t, const struct dir_stats *a,
 		    const struct dir_stats *b)
 {
-	const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
-	uint64_t *z = (uint64_t *)t;
-	size_t i;
-
-	for (i = 0; i < sizeof(*t) / sizeof(uint64_t); i++)
-		z[i] = x[i] + y[i];
+	t->in = a->in + b->in;
+	t->out = a->out + b->out;
+	t->impaired = a->impaired + b->impaired;
+	t->dropped = a->dropped + b->dropped;
+	t->duplicated = a->duplicated + b->duplicated;
+	t->reordered = a->reordered + b->reordered;
+	t->reorder_timeouts = a->reorder_timeouts + b->reorder_timeouts;
+	t->delayed = a->delayed + b->delayed;
+	t->queue_drops = a->queue_drops + b->queue_drops;
+	t->tx_errors = a->tx_errors + b->tx_errors;
+	t->truncated = a->truncated + b->truncated;
+	t->rx_errors = a->rx_errors + b->rx_errors;
 }
 
 static void print_dir(FILE *f, const struct dir_stats *s)
@@ -1066,7 +1071,8 @@ static int run(struct impair *im, const sigset_t *waitmask, const char **why)
 		n = ppoll(pfd, 2, &ts, waitmask);
 		if (n < 0 && errno != EINTR) {
 			*why = "ppoll failed";
-			return fail("ppoll: %s", strerror(errno)) ? 1 : 1;
+			fail("ppoll: %s", strerror(errno));
+			return 1;
 		}
 		if (got_dump) {
 			got_dump = 0;
@@ -1130,11 +1136,12 @@ static void teardown(struct impair *im)
 
 int main(int argc, char **argv)
 {
-	static struct impair im = { .port = { { .fd = -1 }, { .fd = -1 } } };
+	static struct impair im;
 	const char *why = "stopped";
 	sigset_t waitmask;
 	int rc;
 
+	im.port[0].fd = im.port[1].fd = -1;
 	rc = parse_args(&im.o, argc, argv);
 	if (rc)
 		return rc == 2 ? 0 : 1;
