@@ -22,6 +22,9 @@ static const struct {
 	[HG_CMD_CONNECT] = {"connect", "the data plane opens a TCP connection "
 				       "to address:port and runs a test "
 				       "service (source, echo, discard) on it"},
+	[HG_CMD_FLOWS] = {"flows", "relayed flows; filters: vs (name), client "
+				   "(address), limit (per worker)"},
+	[HG_CMD_KILL] = {"kill", "resets both sides of the flow with this id"},
 };
 
 static const char *const service_names[] = {"", "echo", "discard", "source",
@@ -96,16 +99,88 @@ static int parse_connect(json_t *root, struct hg_tcp_connect_req *c,
 	return 0;
 }
 
-static bool is_connect_arg(const char *key)
+static int parse_flows(json_t *root, const struct hg_config *cfg,
+		       struct hg_flows_req *q, char *err, size_t errlen)
 {
-	static const char *const args[] = {"address", "port", "service",
-					   "bytes", "cc", NULL};
+	json_t *vs = json_object_get(root, "vs");
+	json_t *client = json_object_get(root, "client");
+	json_t *limit = json_object_get(root, "limit");
 
-	return name_index(args, key) >= 0;
+	memset(q, 0, sizeof(*q));
+	q->vs = -1;
+	q->limit = HG_FLOWS_PER_REPLY;
+	if (vs != NULL) {
+		for (unsigned i = 0; cfg && json_is_string(vs) && i < cfg->n_vs;
+		     i++)
+			if (strcmp(cfg->vs[i].name, json_string_value(vs)) == 0)
+				q->vs = (int32_t)i;
+		if (q->vs < 0) {
+			snprintf(err, errlen, "\"vs\": no such virtual server");
+			return -1;
+		}
+	}
+	if (client != NULL &&
+	    (!json_is_string(client) ||
+	     !hg_ipv4_parse(json_string_value(client), &q->client))) {
+		snprintf(err, errlen, "\"client\": an IPv4 address");
+		return -1;
+	}
+	if (limit != NULL) {
+		if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+		    json_integer_value(limit) > (json_int_t)HG_FLOWS_PER_REPLY) {
+			snprintf(err, errlen, "\"limit\": 1..%zu",
+				 (size_t)HG_FLOWS_PER_REPLY);
+			return -1;
+		}
+		q->limit = (uint32_t)json_integer_value(limit);
+	}
+	return 0;
 }
 
-int hg_api_parse(const char *line, size_t len, struct hg_api_req *req,
-		 char *err, size_t errlen)
+static int parse_kill(json_t *root, uint64_t *id, char *err, size_t errlen)
+{
+	json_t *flow = json_object_get(root, "flow");
+
+	/* Ids go past 2^53: strings as well as integers are accepted. */
+	if (json_is_integer(flow) && json_integer_value(flow) > 0) {
+		*id = (uint64_t)json_integer_value(flow);
+		return 0;
+	}
+	if (json_is_string(flow)) {
+		char *end;
+		unsigned long long v = strtoull(json_string_value(flow), &end, 0);
+
+		if (*end == '\0' && v != 0 && json_string_length(flow) > 0) {
+			*id = v;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "\"flow\": a flow id is required");
+	return -1;
+}
+
+/* The arguments each command accepts. */
+static const char *const connect_args[] = {"address", "port", "service",
+					   "bytes", "cc", NULL};
+static const char *const flows_args[] = {"vs", "client", "limit", NULL};
+static const char *const kill_args[] = {"flow", NULL};
+
+static bool is_arg_of(enum hg_api_cmd cmd, const char *key)
+{
+	switch (cmd) {
+	case HG_CMD_CONNECT:
+		return name_index(connect_args, key) >= 0;
+	case HG_CMD_FLOWS:
+		return name_index(flows_args, key) >= 0;
+	case HG_CMD_KILL:
+		return name_index(kill_args, key) >= 0;
+	default:
+		return false;
+	}
+}
+
+int hg_api_parse(const char *line, size_t len, const struct hg_config *cfg,
+		 struct hg_api_req *req, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root, *cmd = NULL;
@@ -130,12 +205,8 @@ int hg_api_parse(const char *line, size_t len, struct hg_api_req *req,
 			cmd = val;
 		} else if (strcmp(key, "id") == 0) {
 			req->id = json_incref(val);
-		} else if (is_connect_arg(key)) {
-			continue; /* checked once the command is known */
-		} else {
-			snprintf(err, errlen, "unknown field \"%.64s\"", key);
-			goto out;
 		}
+		/* Other keys are checked once the command is known. */
 	}
 	if (cmd == NULL || !json_is_string(cmd)) {
 		snprintf(err, errlen, "\"cmd\" (a string) is required");
@@ -145,19 +216,23 @@ int hg_api_parse(const char *line, size_t len, struct hg_api_req *req,
 		if (strcmp(json_string_value(cmd), commands[i].name) != 0)
 			continue;
 		req->cmd = (enum hg_api_cmd)i;
-		if (i == HG_CMD_CONNECT) {
-			rc = parse_connect(root, &req->connect, err, errlen);
-			goto out;
-		}
 		json_object_foreach(root, key, val)
 		{
-			if (is_connect_arg(key)) {
+			if (strcmp(key, "cmd") != 0 && strcmp(key, "id") != 0 &&
+			    !is_arg_of(req->cmd, key)) {
 				snprintf(err, errlen,
 					 "unknown field \"%.64s\"", key);
 				goto out;
 			}
 		}
-		rc = 0;
+		if (i == HG_CMD_CONNECT)
+			rc = parse_connect(root, &req->connect, err, errlen);
+		else if (i == HG_CMD_FLOWS)
+			rc = parse_flows(root, cfg, &req->flows, err, errlen);
+		else if (i == HG_CMD_KILL)
+			rc = parse_kill(root, &req->flow_id, err, errlen);
+		else
+			rc = 0;
 		goto out;
 	}
 	snprintf(err, errlen, "unknown command \"%.64s\" (try \"help\")",
@@ -320,8 +395,154 @@ static json_t *counters_json(const uint64_t *v, const char *const *names,
 	return o;
 }
 
-json_t *hg_api_stats(struct hg_cp *cp, const struct hg_stats_reply *replies,
-		     unsigned n_workers)
+static json_t *stats_json(struct hg_cp *cp,
+			  const struct hg_stats_reply *replies,
+			  unsigned n_workers);
+
+static const char *const vs_counter_names[HG_VSC_COUNT] = {
+	"flows", "active", "refused", "bytes_c2b", "bytes_b2c"};
+static const char *const backend_counter_names[HG_BEC_COUNT] = {
+	"flows", "active", "connect_failures", "marked_down", "down"};
+
+/* Virtual servers, summed over workers; a backend is down when any
+ * worker has it down. */
+static json_t *vs_json(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
+		       unsigned n)
+{
+	static uint64_t v[HG_MAX_VS][HG_VSC_COUNT];
+	static uint64_t b[HG_MAX_VS][HG_VS_MAX_BACKENDS][HG_BEC_COUNT];
+	json_t *arr = json_array();
+
+	memset(v, 0, sizeof(v));
+	memset(b, 0, sizeof(b));
+	for (unsigned i = 0; i < n; i++) {
+		const struct hg_msg *m = (const void *)msgs[i];
+		const struct hg_vs_stats *st = (const void *)m->payload;
+
+		if (m->type != HG_MSG_VS_STATS_REPLY || st->vs >= HG_MAX_VS)
+			continue;
+		for (unsigned k = 0; k < HG_VSC_COUNT; k++)
+			v[st->vs][k] += st->vs_ctr[k];
+		for (unsigned j = 0; j < HG_VS_MAX_BACKENDS; j++)
+			for (unsigned k = 0; k < HG_BEC_COUNT; k++)
+				b[st->vs][j][k] = k == HG_BEC_down
+					? (b[st->vs][j][k] | st->backend_ctr[j][k])
+					: b[st->vs][j][k] + st->backend_ctr[j][k];
+	}
+	for (unsigned i = 0; i < cp->cfg.n_vs; i++) {
+		const struct hg_vs_config *vc = &cp->cfg.vs[i];
+		json_t *o = counters_json(v[i], vs_counter_names, HG_VSC_COUNT,
+					  0);
+		json_t *bs = json_array();
+
+		json_object_set_new(o, "name", json_string(vc->name));
+		for (unsigned j = 0; j < vc->n_backends; j++) {
+			char a[16], ap[24];
+			json_t *bo = counters_json(b[i][j],
+						   backend_counter_names,
+						   HG_BEC_COUNT, 0);
+
+			hg_ipv4_format(vc->backends[j].addr, a);
+			snprintf(ap, sizeof(ap), "%s:%u", a,
+				 vc->backends[j].port);
+			json_object_set_new(bo, "backend", json_string(ap));
+			json_object_set_new(bo, "state",
+					    json_string(b[i][j][HG_BEC_down]
+								? "down"
+								: "up"));
+			json_object_del(bo, "down");
+			json_array_append_new(bs, bo);
+		}
+		json_object_set_new(o, "backends", bs);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+json_t *hg_api_stats(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
+		     unsigned n)
+{
+	static struct hg_stats_reply replies[HG_MAX_WORKERS];
+	unsigned n_workers = 0;
+	json_t *out;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct hg_msg *m = (const void *)msgs[i];
+		const struct hg_stats_reply *r = (const void *)m->payload;
+
+		if (m->type == HG_MSG_STATS_REPLY && n_workers < HG_MAX_WORKERS)
+			replies[n_workers++] = *r;
+	}
+	if (n_workers == 0)
+		return hg_api_error("no statistics from the data plane");
+	out = stats_json(cp, replies, n_workers);
+	if (out != NULL)
+		json_object_set_new(out, "virtual_servers", vs_json(cp, msgs, n));
+	return out;
+}
+
+static const char *const relay_state_names[] = {"connecting", "open",
+						"closing"};
+
+json_t *hg_api_flows(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
+		     unsigned n)
+{
+	json_t *arr = json_array();
+	uint64_t active = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct hg_msg *m = (const void *)msgs[i];
+		const struct hg_flows_reply *r = (const void *)m->payload;
+
+		if (m->type != HG_MSG_FLOWS_REPLY)
+			continue;
+		active += r->active;
+		for (unsigned j = 0; j < r->n && j < HG_FLOWS_PER_REPLY; j++) {
+			const struct hg_flow_info *f = &r->flows[j];
+			char id[24], c[16], b[16];
+
+			snprintf(id, sizeof(id), "%llu",
+				 (unsigned long long)f->id);
+			hg_ipv4_format(f->client_addr, c);
+			hg_ipv4_format(f->backend_addr, b);
+			json_array_append_new(
+				arr,
+				json_pack("{s:s, s:I, s:s, s:s, s:I, s:s, s:I, "
+					  "s:I, s:s, s:I, s:I, s:I, s:I}",
+					  "id", id, "worker",
+					  (json_int_t)r->worker, "vs",
+					  f->vs < cp->cfg.n_vs
+						  ? cp->cfg.vs[f->vs].name
+						  : "?",
+					  "client", c, "client_port",
+					  (json_int_t)f->client_port, "backend",
+					  b, "backend_port",
+					  (json_int_t)f->backend_port,
+					  "local_port",
+					  (json_int_t)f->local_port, "state",
+					  relay_state_names[f->state % 3],
+					  "age_ms", (json_int_t)f->age_ms,
+					  "idle_ms", (json_int_t)f->idle_ms,
+					  "bytes_c2b",
+					  (json_int_t)f->bytes_c2b,
+					  "bytes_b2c",
+					  (json_int_t)f->bytes_b2c));
+		}
+	}
+	return json_pack("{s:I, s:o}", "active", (json_int_t)active, "flows",
+			 arr);
+}
+
+json_t *hg_api_kill_reply(const struct hg_flow_kill *k)
+{
+	if (k->status != 0)
+		return hg_api_error("no such flow");
+	return json_pack("{s:b}", "killed", 1);
+}
+
+static json_t *stats_json(struct hg_cp *cp,
+			  const struct hg_stats_reply *replies,
+			  unsigned n_workers)
 {
 	uint64_t total[HG_WC_COUNT] = {0}, drops[HG_DROP_COUNT] = {0};
 	uint64_t port_total[HG_MAX_PORTS][HG_PC_COUNT] = {{0}};

@@ -5,6 +5,9 @@
  *            "service": "source" | "echo" | "discard", "bytes": N,
  *            "cc": "cubic" | "newreno"}: the data plane opens a TCP
  *           connection itself (active open) and runs a test service on it
+ *           {"cmd": "flows", "vs": "name"?, "client": "a.b.c.d"?,
+ *            "limit": N?}: relayed flows (at most limit per worker)
+ *           {"cmd": "kill", "flow": ID}: resets both sides of a flow
  * Response: the command's object, or {"error": "why"}; "id" is echoed when
  *           the request had one. Unknown fields are errors, so a typo never
  *           passes silently.
@@ -26,6 +29,8 @@ enum hg_api_cmd {
 	HG_CMD_CONFIG,
 	HG_CMD_HELP,
 	HG_CMD_CONNECT,
+	HG_CMD_FLOWS,
+	HG_CMD_KILL,
 	HG_CMD_COUNT
 };
 
@@ -33,11 +38,14 @@ struct hg_api_req {
 	enum hg_api_cmd cmd;
 	json_t *id; /* NULL or a reference the caller must json_decref */
 	struct hg_tcp_connect_req connect; /* HG_CMD_CONNECT */
+	struct hg_flows_req flows;         /* HG_CMD_FLOWS */
+	uint64_t flow_id;                  /* HG_CMD_KILL */
 };
 
-/* Returns 0 and fills `req`, or -1 with a message in `err`. */
-int hg_api_parse(const char *line, size_t len, struct hg_api_req *req,
-		 char *err, size_t errlen);
+/* Returns 0 and fills `req`, or -1 with a message in `err`. `cfg` names
+ * the virtual servers (may be NULL: then "vs" is refused). */
+int hg_api_parse(const char *line, size_t len, const struct hg_config *cfg,
+		 struct hg_api_req *req, char *err, size_t errlen);
 
 json_t *hg_api_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -45,8 +53,11 @@ json_t *hg_api_status(struct hg_cp *cp);
 json_t *hg_api_config(struct hg_cp *cp);
 json_t *hg_api_help(void);
 json_t *hg_api_connect_reply(const struct hg_tcp_connect_reply *r);
-/* The stats answer from one reply per worker. */
-json_t *hg_api_stats(struct hg_cp *cp, const struct hg_stats_reply *replies,
-		     unsigned n_workers);
+/* Answers from the messages the data plane sent (raw slots). */
+json_t *hg_api_stats(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
+		     unsigned n);
+json_t *hg_api_flows(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
+		     unsigned n);
+json_t *hg_api_kill_reply(const struct hg_flow_kill *k);
 
 #endif

@@ -117,7 +117,8 @@ int hg_cp_chan_start(struct hg_cp *cp, pthread_t *thread)
 	return -pthread_create(thread, NULL, chan_thread, cp);
 }
 
-unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq)
+unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq,
+			      const void *payload, uint32_t len)
 {
 	unsigned n = 0;
 
@@ -125,7 +126,7 @@ unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq)
 	if (cp->attached) {
 		for (unsigned w = 0; w < cp->chan.hdr->n_workers; w++) {
 			if (hg_msg_send(hg_chan_to_dp(&cp->chan, w), type, seq,
-					NULL, 0) == 0)
+					payload, len) == 0)
 				n++;
 		}
 		/* A worker whose ring was full will not answer: report the

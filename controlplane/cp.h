@@ -23,18 +23,26 @@
 
 struct hg_cp_client;
 
-/* A control request waiting for the data plane's answers. */
+/* A control request waiting for the data plane's answers: it collects
+ * `expected` messages carrying its sequence number, then answers. */
+enum hg_pending_kind {
+	HG_PENDING_STATS,   /* per worker: STATS_REPLY + one VS_STATS_REPLY
+			       per virtual server */
+	HG_PENDING_CONNECT, /* one TCP_CONNECT_REPLY */
+	HG_PENDING_FLOWS,   /* one FLOWS_REPLY per worker */
+	HG_PENDING_KILL,    /* one FLOW_KILL_REPLY */
+};
+
 struct hg_pending_req {
 	uint64_t seq;
-	uint16_t answer_type; /* HG_MSG_STATS_REPLY, HG_MSG_TCP_CONNECT_REPLY */
+	enum hg_pending_kind kind;
 	int client_fd;
 	uint64_t client_serial; /* the client may have gone and fd reused */
 	char *id;               /* the request's "id", echoed */
 	unsigned expected;
 	unsigned received;
 	uint64_t deadline_ns;
-	struct hg_stats_reply *replies; /* one per worker */
-	bool *got;
+	uint8_t (*msgs)[HG_SLOT_SIZE]; /* the answers, as they came */
 	struct hg_pending_req *next;
 };
 
@@ -73,7 +81,8 @@ struct hg_cp {
 int hg_cp_chan_start(struct hg_cp *cp, pthread_t *thread);
 /* Sends a request of `type` to every worker; returns the number of workers
  * it went to, 0 when detached or when a ring is full. */
-unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq);
+unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq,
+			      const void *payload, uint32_t len);
 /* Sends one message to one worker; false when detached or its ring is
  * full. */
 bool hg_cp_chan_send(struct hg_cp *cp, unsigned worker, uint16_t type,

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"      ADDRESS:PORT and runs SERVICE (source, echo, discard; "
 		"default\n"
 		"      source) on it; source sends BYTES (0: until closed)\n"
+		"  flows [VS]          relayed flows (of one virtual server)\n"
+		"  kill FLOW_ID        reset both sides of a flow\n"
 		"  -s, --socket PATH  control socket (default $HOPGATE_SOCKET "
 		"or " DEFAULT_SOCKET ")\n"
 		"  -j, --json         print the raw JSON answer\n");
@@ -179,6 +181,28 @@ static void print_stats(json_t *r)
 	}
 	print_nonzero("counters (all workers):", tot);
 	print_nonzero("drops by reason:", json_object_get(tot, "drops"));
+	json_array_foreach(json_object_get(r, "virtual_servers"), i, p)
+	{
+		json_t *b;
+		size_t j;
+
+		printf("virtual server %s: %lld flows, %lld active, %lld "
+		       "refused, %lld bytes in, %lld out\n",
+		       gets_(p, "name"), (long long)geti(p, "flows"),
+		       (long long)geti(p, "active"),
+		       (long long)geti(p, "refused"),
+		       (long long)geti(p, "bytes_c2b"),
+		       (long long)geti(p, "bytes_b2c"));
+		json_array_foreach(json_object_get(p, "backends"), j, b)
+		{
+			printf("  backend %-21s %-4s %lld flows, %lld active, "
+			       "%lld connect failures\n",
+			       gets_(b, "backend"), gets_(b, "state"),
+			       (long long)geti(b, "flows"),
+			       (long long)geti(b, "active"),
+			       (long long)geti(b, "connect_failures"));
+		}
+	}
 	json_array_foreach(json_object_get(r, "workers"), i, w)
 	{
 		json_t *c = json_object_get(w, "counters");
@@ -189,6 +213,31 @@ static void print_stats(json_t *r)
 		       (long long)geti(c, "busy_loops"),
 		       (long long)geti(c, "idle_sleeps"),
 		       (long long)geti(w, "dropped"));
+	}
+}
+
+static void print_flows(json_t *r)
+{
+	json_t *f;
+	size_t i;
+
+	printf("%lld active\n",
+	       (long long)json_integer_value(json_object_get(r, "active")));
+	printf("%-20s %-10s %-21s %-21s %-10s %8s %12s %12s\n", "id", "vs",
+	       "client", "backend", "state", "age_ms", "c2b", "b2c");
+	json_array_foreach(json_object_get(r, "flows"), i, f)
+	{
+		char c[32], b[32];
+
+		snprintf(c, sizeof(c), "%s:%lld", gets_(f, "client"),
+			 (long long)geti(f, "client_port"));
+		snprintf(b, sizeof(b), "%s:%lld", gets_(f, "backend"),
+			 (long long)geti(f, "backend_port"));
+		printf("%-20s %-10s %-21s %-21s %-10s %8lld %12lld %12lld\n",
+		       gets_(f, "id"), gets_(f, "vs"), c, b, gets_(f, "state"),
+		       (long long)geti(f, "age_ms"),
+		       (long long)geti(f, "bytes_c2b"),
+		       (long long)geti(f, "bytes_b2c"));
 	}
 }
 
@@ -247,6 +296,10 @@ int main(int argc, char **argv)
 		if (n >= 4)
 			json_object_set_new(req, "bytes",
 					    json_integer(atoll(argv[optind + 4])));
+	} else if (strcmp(argv[optind], "flows") == 0 && argc - optind == 2) {
+		json_object_set_new(req, "vs", json_string(argv[optind + 1]));
+	} else if (strcmp(argv[optind], "kill") == 0 && argc - optind == 2) {
+		json_object_set_new(req, "flow", json_string(argv[optind + 1]));
 	} else if (optind + 1 != argc) {
 		usage(stderr);
 		return 2;
@@ -278,6 +331,8 @@ int main(int argc, char **argv)
 			print_status(r);
 		else if (strcmp(argv[optind], "stats") == 0)
 			print_stats(r);
+		else if (strcmp(argv[optind], "flows") == 0)
+			print_flows(r);
 		else
 			json_dumpf(r, stdout, JSON_INDENT(2) | JSON_SORT_KEYS),
 				putchar('\n');

@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "cp.h"
+#include "flow_table.h"
 #include "hg_version.h"
 
 #define MAX_EVENTS 64
@@ -139,11 +140,50 @@ static void client_reply(struct hg_cp *cp, struct client *c, json_t *resp,
 	free(text);
 }
 
-/* `pr` (seq and expected set) now waits for `answer` on behalf of `c`. */
-static void pending_add(struct hg_cp *cp, struct client *c,
-			struct hg_pending_req *pr, uint16_t answer, json_t *id)
+static void reply_detached(struct hg_cp *cp, struct client *c, json_t *id)
 {
-	pr->answer_type = answer;
+	client_reply(cp, c,
+		     hg_api_error("data plane not attached: %s",
+				  cp->chan_error[0] ? cp->chan_error
+						    : "channel busy"),
+		     id);
+}
+
+static void pending_free(struct hg_pending_req *pr)
+{
+	free(pr->id);
+	free(pr->msgs);
+	free(pr);
+}
+
+/* A request that will collect `expected` answers for client `c`, or NULL
+ * (the client was answered with the error). */
+static struct hg_pending_req *pending_new(struct hg_cp *cp, struct client *c,
+					  enum hg_pending_kind kind,
+					  unsigned expected, json_t *id)
+{
+	struct hg_pending_req *pr = calloc(1, sizeof(*pr));
+
+	if (pr != NULL && expected > 0)
+		pr->msgs = calloc(expected, HG_SLOT_SIZE);
+	if (pr == NULL || pr->msgs == NULL) {
+		free(pr);
+		client_reply(cp, c,
+			     expected ? hg_api_error("out of memory")
+				      : hg_api_error("data plane not attached"),
+			     id);
+		return NULL;
+	}
+	pr->seq = ++cp->next_seq;
+	pr->kind = kind;
+	pr->expected = expected;
+	return pr;
+}
+
+/* `pr`, its message sent, now waits for its answers. */
+static void pending_add(struct hg_cp *cp, struct client *c,
+			struct hg_pending_req *pr, json_t *id)
+{
 	pr->client_fd = c->fd;
 	pr->client_serial = c->serial;
 	c->waiting++;
@@ -153,62 +193,89 @@ static void pending_add(struct hg_cp *cp, struct client *c,
 	cp->pending = pr;
 }
 
-static void stats_start(struct hg_cp *cp, struct client *c, json_t *id)
+static unsigned dp_workers(struct hg_cp *cp, unsigned *n_vs)
 {
-	struct hg_pending_req *pr;
 	unsigned n;
 
-	pr = calloc(1, sizeof(*pr));
-	if (pr == NULL) {
-		client_reply(cp, c, hg_api_error("out of memory"), id);
-		return;
-	}
-	pr->seq = ++cp->next_seq;
 	pthread_mutex_lock(&cp->lock);
 	n = cp->attached ? cp->chan.hdr->n_workers : 0;
+	if (n_vs)
+		*n_vs = cp->attached ? cp->chan.hdr->n_vs : 0;
 	pthread_mutex_unlock(&cp->lock);
-	if (n > 0) {
-		pr->replies = calloc(n, sizeof(*pr->replies));
-		pr->got = calloc(n, sizeof(*pr->got));
-	}
-	if (n == 0 || pr->replies == NULL || pr->got == NULL ||
-	    hg_cp_chan_broadcast(cp, HG_MSG_STATS_REQ, pr->seq) != n) {
-		client_reply(cp, c,
-			     hg_api_error("data plane not attached: %s",
-					  cp->chan_error[0] ? cp->chan_error
-							    : "channel busy"),
-			     id);
-		free(pr->replies);
-		free(pr->got);
-		free(pr);
+	return n;
+}
+
+/* Sends `type` to every worker and waits for `per_worker` answers each. */
+static void broadcast_start(struct hg_cp *cp, struct client *c, json_t *id,
+			    enum hg_pending_kind kind, uint16_t type,
+			    const void *payload, uint32_t len,
+			    unsigned per_worker)
+{
+	unsigned n = dp_workers(cp, NULL);
+	struct hg_pending_req *pr;
+
+	if (n == 0) {
+		reply_detached(cp, c, id);
 		return;
 	}
-	pr->expected = n;
-	pending_add(cp, c, pr, HG_MSG_STATS_REPLY, id);
+	pr = pending_new(cp, c, kind, n * per_worker, id);
+	if (pr == NULL)
+		return;
+	if (hg_cp_chan_broadcast(cp, type, pr->seq, payload, len) != n) {
+		reply_detached(cp, c, id);
+		pending_free(pr);
+		return;
+	}
+	pending_add(cp, c, pr, id);
+}
+
+static void stats_start(struct hg_cp *cp, struct client *c, json_t *id)
+{
+	unsigned n_vs = 0;
+
+	dp_workers(cp, &n_vs);
+	broadcast_start(cp, c, id, HG_PENDING_STATS, HG_MSG_STATS_REQ, NULL, 0,
+			1 + n_vs);
+}
+
+static void flows_start(struct hg_cp *cp, struct client *c, json_t *id,
+			const struct hg_flows_req *q)
+{
+	broadcast_start(cp, c, id, HG_PENDING_FLOWS, HG_MSG_FLOWS_REQ, q,
+			sizeof(*q), 1);
+}
+
+/* One message to one worker, one answer. */
+static void unicast_start(struct hg_cp *cp, struct client *c, json_t *id,
+			  enum hg_pending_kind kind, unsigned worker,
+			  uint16_t type, const void *payload, uint32_t len)
+{
+	struct hg_pending_req *pr;
+
+	if (worker >= dp_workers(cp, NULL)) {
+		client_reply(cp, c,
+			     hg_api_error(kind == HG_PENDING_KILL
+						  ? "no such flow"
+						  : "data plane not attached"),
+			     id);
+		return;
+	}
+	pr = pending_new(cp, c, kind, 1, id);
+	if (pr == NULL)
+		return;
+	if (!hg_cp_chan_send(cp, worker, type, pr->seq, payload, len)) {
+		reply_detached(cp, c, id);
+		pending_free(pr);
+		return;
+	}
+	pending_add(cp, c, pr, id);
 }
 
 static void connect_start(struct hg_cp *cp, struct client *c, json_t *id,
 			  const struct hg_tcp_connect_req *rq)
 {
-	struct hg_pending_req *pr = calloc(1, sizeof(*pr));
-
-	if (pr == NULL) {
-		client_reply(cp, c, hg_api_error("out of memory"), id);
-		return;
-	}
-	pr->seq = ++cp->next_seq;
-	if (!hg_cp_chan_send(cp, 0, HG_MSG_TCP_CONNECT, pr->seq, rq,
-			     sizeof(*rq))) {
-		client_reply(cp, c,
-			     hg_api_error("data plane not attached: %s",
-					  cp->chan_error[0] ? cp->chan_error
-							    : "channel busy"),
-			     id);
-		free(pr);
-		return;
-	}
-	pr->expected = 1;
-	pending_add(cp, c, pr, HG_MSG_TCP_CONNECT_REPLY, id);
+	unicast_start(cp, c, id, HG_PENDING_CONNECT, 0, HG_MSG_TCP_CONNECT, rq,
+		      sizeof(*rq));
 }
 
 static void pending_finish(struct hg_cp *cp, struct hg_pending_req *pr,
@@ -226,10 +293,40 @@ static void pending_finish(struct hg_cp *cp, struct hg_pending_req *pr,
 		json_decref(resp);
 	}
 	json_decref(id);
-	free(pr->id);
-	free(pr->replies);
-	free(pr->got);
-	free(pr);
+	pending_free(pr);
+}
+
+static bool answers(const struct hg_pending_req *pr, uint16_t type)
+{
+	switch (pr->kind) {
+	case HG_PENDING_STATS:
+		return type == HG_MSG_STATS_REPLY ||
+		       type == HG_MSG_VS_STATS_REPLY;
+	case HG_PENDING_CONNECT:
+		return type == HG_MSG_TCP_CONNECT_REPLY;
+	case HG_PENDING_FLOWS:
+		return type == HG_MSG_FLOWS_REPLY;
+	case HG_PENDING_KILL:
+		return type == HG_MSG_FLOW_KILL_REPLY;
+	}
+	return false;
+}
+
+static json_t *answer_of(struct hg_cp *cp, struct hg_pending_req *pr)
+{
+	switch (pr->kind) {
+	case HG_PENDING_STATS:
+		return hg_api_stats(cp, pr->msgs, pr->received);
+	case HG_PENDING_CONNECT:
+		return hg_api_connect_reply(
+			(const void *)((struct hg_msg *)pr->msgs[0])->payload);
+	case HG_PENDING_FLOWS:
+		return hg_api_flows(cp, pr->msgs, pr->received);
+	case HG_PENDING_KILL:
+		return hg_api_kill_reply(
+			(const void *)((struct hg_msg *)pr->msgs[0])->payload);
+	}
+	return NULL;
 }
 
 static void inbox_process(struct hg_cp *cp)
@@ -241,35 +338,20 @@ static void inbox_process(struct hg_cp *cp)
 		perror("hopgate-cp: inbox");
 	while (hg_cp_inbox_pop(cp, slot)) {
 		const struct hg_msg *m = (const struct hg_msg *)slot;
-		const struct hg_stats_reply *r =
-			(const struct hg_stats_reply *)m->payload;
 		struct hg_pending_req **pp = &cp->pending, *pr;
 
 		while ((pr = *pp) != NULL && pr->seq != m->seq)
 			pp = &pr->next;
-		if (pr == NULL || m->type != pr->answer_type) {
+		if (pr == NULL || !answers(pr, m->type) ||
+		    pr->received >= pr->expected) {
 			cp->late_answers++;
 			continue;
 		}
-		if (m->type == HG_MSG_TCP_CONNECT_REPLY) {
-			*pp = pr->next;
-			pending_finish(cp, pr,
-				       hg_api_connect_reply(
-					       (const void *)m->payload));
-			continue;
-		}
-		if (r->worker >= pr->expected ||
-		    pr->got[r->worker]) {
-			cp->late_answers++;
-			continue;
-		}
-		pr->replies[r->worker] = *r;
-		pr->got[r->worker] = true;
-		if (++pr->received < pr->expected)
+		memcpy(pr->msgs[pr->received++], slot, HG_SLOT_SIZE);
+		if (pr->received < pr->expected)
 			continue;
 		*pp = pr->next;
-		pending_finish(cp, pr,
-			       hg_api_stats(cp, pr->replies, pr->expected));
+		pending_finish(cp, pr, answer_of(cp, pr));
 	}
 }
 
@@ -286,7 +368,7 @@ static void pending_expire(struct hg_cp *cp)
 		*pp = pr->next;
 		pending_finish(cp, pr,
 			       hg_api_error("data plane did not answer in "
-					    "%u ms (%u of %u workers)",
+					    "%u ms (%u of %u answers)",
 					    HG_REQUEST_TIMEOUT_MS,
 					    pr->received, pr->expected));
 	}
@@ -299,7 +381,7 @@ static void handle_line(struct hg_cp *cp, struct client *c, const char *line,
 	char err[256];
 
 	cp->requests++;
-	if (hg_api_parse(line, len, &req, err, sizeof(err)) < 0) {
+	if (hg_api_parse(line, len, &cp->cfg, &req, err, sizeof(err)) < 0) {
 		client_reply(cp, c, hg_api_error("%s", err), NULL);
 		return;
 	}
@@ -319,6 +401,17 @@ static void handle_line(struct hg_cp *cp, struct client *c, const char *line,
 	case HG_CMD_CONNECT:
 		connect_start(cp, c, req.id, &req.connect);
 		break;
+	case HG_CMD_FLOWS:
+		flows_start(cp, c, req.id, &req.flows);
+		break;
+	case HG_CMD_KILL: {
+		struct hg_flow_kill k = {.id = req.flow_id};
+
+		unicast_start(cp, c, req.id, HG_PENDING_KILL,
+			      hg_flow_worker_of(req.flow_id), HG_MSG_FLOW_KILL,
+			      &k, sizeof(k));
+		break;
+	}
 	case HG_CMD_COUNT:
 		break;
 	}
@@ -576,10 +669,7 @@ int main(int argc, char **argv)
 		struct hg_pending_req *pr = cp->pending;
 
 		cp->pending = pr->next;
-		free(pr->id);
-		free(pr->replies);
-		free(pr->got);
-		free(pr);
+		pending_free(pr);
 	}
 	unlink(cp->cfg.control.socket);
 	close(lfd);

@@ -18,6 +18,7 @@
 #include "channel.h"
 #include "config.h"
 #include "counters.h"
+#include "relay.h"
 #include "tcp.h"
 
 struct hg_neigh_table;
@@ -59,6 +60,7 @@ struct hg_worker {
 	unsigned idle_loops;
 	unsigned sleep_us;
 	struct hg_tcp_stack tcp;
+	struct hg_relay relay;
 	struct rte_ring *steer; /* frames other workers received for us */
 } __rte_cache_aligned;
 

@@ -248,6 +248,7 @@ int main(int argc, char **argv)
 			dp->cfg.channel.name, strerror(-rc));
 		goto out_eal;
 	}
+	dp->chan.hdr->n_vs = dp->cfg.n_vs;
 	snprintf(dp->chan.hdr->dp_version, sizeof(dp->chan.hdr->dp_version),
 		 "%s", HG_VERSION);
 	snprintf(dp->chan.hdr->dpdk_version,

@@ -76,7 +76,9 @@ struct hg_tcp_ops {
 	void (*on_readable)(struct hg_tcp_conn *c);
 	/* Room opened in the send queue (hg_tcp_snd_space). */
 	void (*on_writable)(struct hg_tcp_conn *c);
-	/* The connection is gone: the last call; do not touch `c` after. */
+	/* The connection is gone: the last call; do not touch `c` after.
+	 * Bytes received and not yet taken are still on its receive queue
+	 * during the call (hg_tcp_recv works); they are freed after it. */
 	void (*on_closed)(struct hg_tcp_conn *c, enum hg_tcp_close_reason why);
 };
 
@@ -189,6 +191,7 @@ struct hg_tcp_conn {
 	uint64_t last_rx_us;
 	uint64_t last_tx_us;
 	uint64_t created_us;
+	uint64_t handshake_timeout_us; /* 0: the stack's */
 
 	struct hg_timer rtx_timer;  /* RTO, SYN retry, persist, TIME-WAIT */
 	struct hg_timer ack_timer;  /* delayed ACK */

@@ -263,12 +263,14 @@ void hg_tcp_close(struct hg_tcp_conn *c, enum hg_tcp_close_reason why)
 	hg_timer_cancel(&s->wheel, &c->rtx_timer);
 	hg_timer_cancel(&s->wheel, &c->ack_timer);
 	hg_timer_cancel(&s->wheel, &c->idle_timer);
-	free_queues(c);
+	/* The application may still take what it had not read (a relay
+	 * forwards it) before the queues go. */
 	if (!(c->flags & HG_TCPF_CLOSED_CB)) {
 		c->flags |= HG_TCPF_CLOSED_CB;
 		if (c->ops && c->ops->on_closed)
 			c->ops->on_closed(c, why);
 	}
+	free_queues(c);
 	HG_TCP_COUNT(s, tcp_closed);
 	table_remove(s, c);
 	/* Not reusable yet: whoever called us (input, a timer, an
@@ -295,7 +297,6 @@ void hg_tcp_enter_timewait(struct hg_tcp_conn *c)
 	struct hg_tcp_stack *s = c->stack;
 
 	hg_tcp_set_state(c, HG_TCP_TIME_WAIT);
-	free_queues(c);
 	hg_timer_cancel(&s->wheel, &c->ack_timer);
 	hg_timer_cancel(&s->wheel, &c->idle_timer);
 	hg_timer_arm(&s->wheel, &c->rtx_timer,
@@ -305,6 +306,7 @@ void hg_tcp_enter_timewait(struct hg_tcp_conn *c)
 		if (c->ops && c->ops->on_closed)
 			c->ops->on_closed(c, HG_TCP_CLOSE_NORMAL);
 	}
+	free_queues(c);
 	c->tw_prev = s->tw_newest;
 	c->tw_next = NULL;
 	if (s->tw_newest)
@@ -422,7 +424,8 @@ struct rte_mbuf *hg_tcp_recv(struct hg_tcp_conn *c, uint32_t max)
 	/* The window opened: tell the peer if it was nearly shut (RFC 9293
 	 * 3.8.6.2.2, receiver side silly window avoidance). */
 	if (was_small && hg_tcp_rcv_window(c) >= c->mss &&
-	    c->state >= HG_TCP_ESTABLISHED)
+	    (c->state == HG_TCP_ESTABLISHED || c->state == HG_TCP_FIN_WAIT_1 ||
+	     c->state == HG_TCP_FIN_WAIT_2))
 		hg_tcp_send_ack(c);
 	return head;
 }

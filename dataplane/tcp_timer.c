@@ -83,7 +83,9 @@ void hg_tcp_arm_idle(struct hg_tcp_conn *c)
 	switch (c->state) {
 	case HG_TCP_SYN_SENT:
 	case HG_TCP_SYN_RCVD:
-		when = c->created_us + s->cfg.handshake_timeout_us;
+		when = c->created_us + (c->handshake_timeout_us
+						? c->handshake_timeout_us
+						: s->cfg.handshake_timeout_us);
 		break;
 	case HG_TCP_FIN_WAIT_2:
 		when = c->last_rx_us + s->cfg.timewait_us;
@@ -185,7 +187,9 @@ static void idle_fired(struct hg_tcp_conn *c)
 	switch (c->state) {
 	case HG_TCP_SYN_SENT:
 	case HG_TCP_SYN_RCVD:
-		if (now - c->created_us >= s->cfg.handshake_timeout_us) {
+		if (now - c->created_us >= (c->handshake_timeout_us
+						    ? c->handshake_timeout_us
+						    : s->cfg.handshake_timeout_us)) {
 			HG_TCP_COUNT(s, tcp_timeouts);
 			hg_tcp_close(c, HG_TCP_CLOSE_TIMEOUT);
 			return;

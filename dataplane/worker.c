@@ -47,6 +47,28 @@ static enum hg_cc_algo cc_of(uint8_t kind)
 	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO : HG_CC_CUBIC;
 }
 
+/* The port and local address towards `dst` (reverse NAT: the gateway's
+ * own address on the inside), 0 when there is no route. */
+static uint32_t port_addr(void *ctx, uint32_t dst, uint8_t *port)
+{
+	struct hg_dp *dp = ctx;
+
+	for (unsigned i = 0; i < dp->n_ports; i++) {
+		if ((dst & dp->ports[i].mask) ==
+		    (dp->ports[i].addr & dp->ports[i].mask)) {
+			*port = (uint8_t)i;
+			return dp->ports[i].addr;
+		}
+	}
+	for (unsigned i = 0; i < dp->n_ports; i++) {
+		if (dp->ports[i].gateway != 0) {
+			*port = (uint8_t)i;
+			return dp->ports[i].addr;
+		}
+	}
+	return 0;
+}
+
 int hg_worker_tcp_init(struct hg_worker *w)
 {
 	const struct hg_config *cfg = &w->dp->cfg;
@@ -96,7 +118,8 @@ int hg_worker_tcp_init(struct hg_worker *w)
 		l->idle_timeout_ms = lc->idle_timeout_s * 1000;
 		l->syncookies = lc->syncookies;
 	}
-	return 0;
+	return hg_relay_init(&w->relay, &w->tcp, cfg, w->ctr, port_addr,
+			     w->dp);
 }
 
 void hg_worker_steer(struct hg_worker *w, unsigned owner, struct rte_mbuf *m,
@@ -151,6 +174,7 @@ static void fill_stats(struct hg_worker *w, struct hg_stats_reply *r)
 	struct hg_dp *dp = w->dp;
 
 	w->ctr[HG_WC_tcp_conns] = w->tcp.n_conns;
+	w->ctr[HG_WC_relay_active] = w->relay.table.n_used;
 	w->ctr[HG_WC_tcp_timewait] = w->tcp.n_timewait;
 	memset(r, 0, sizeof(*r));
 	r->worker = w->id;
@@ -178,6 +202,15 @@ static void fill_stats(struct hg_worker *w, struct hg_stats_reply *r)
 	}
 }
 
+static void answer(struct hg_worker *w, struct hg_ring *out, uint16_t type,
+		   uint64_t seq, const void *p, uint32_t len)
+{
+	if (hg_msg_send(out, type, seq, p, len) == 0)
+		w->ctr[HG_WC_chan_msgs_out]++;
+	else
+		w->ctr[HG_WC_chan_full]++;
+}
+
 /* Serves the control plane's requests. Returns how many it handled. */
 static unsigned serve_channel(struct hg_worker *w)
 {
@@ -195,20 +228,37 @@ static unsigned serve_channel(struct hg_worker *w)
 		w->ctr[HG_WC_chan_msgs_in]++;
 		if (m != NULL && m->type == HG_MSG_STATS_REQ) {
 			fill_stats(w, &reply);
-			if (hg_msg_send(out, HG_MSG_STATS_REPLY, m->seq,
-					&reply, sizeof(reply)) == 0)
-				w->ctr[HG_WC_chan_msgs_out]++;
-			else
-				w->ctr[HG_WC_chan_full]++;
+			answer(w, out, HG_MSG_STATS_REPLY, m->seq, &reply,
+			       sizeof(reply));
+			for (unsigned v = 0; v < w->relay.n_vs; v++) {
+				struct hg_vs_stats vs;
+
+				hg_relay_vs_stats(&w->relay, v, w->id, &vs);
+				answer(w, out, HG_MSG_VS_STATS_REPLY, m->seq,
+				       &vs, sizeof(vs));
+			}
+		} else if (m != NULL && m->type == HG_MSG_FLOWS_REQ) {
+			struct hg_flows_reply fr;
+
+			hg_relay_list(&w->relay, (const void *)m->payload,
+				      w->id, &fr);
+			answer(w, out, HG_MSG_FLOWS_REPLY, m->seq, &fr,
+			       sizeof(fr));
+		} else if (m != NULL && m->type == HG_MSG_FLOW_KILL) {
+			struct hg_flow_kill k;
+
+			memcpy(&k, m->payload, sizeof(k));
+			k.status = hg_flow_worker_of(k.id) == w->id
+					   ? hg_relay_kill(&w->relay, k.id)
+					   : -ENOENT;
+			answer(w, out, HG_MSG_FLOW_KILL_REPLY, m->seq, &k,
+			       sizeof(k));
 		} else if (m != NULL && m->type == HG_MSG_TCP_CONNECT) {
 			struct hg_tcp_connect_reply cr;
 
 			tcp_connect(w, m, &cr);
-			if (hg_msg_send(out, HG_MSG_TCP_CONNECT_REPLY, m->seq,
-					&cr, sizeof(cr)) == 0)
-				w->ctr[HG_WC_chan_msgs_out]++;
-			else
-				w->ctr[HG_WC_chan_full]++;
+			answer(w, out, HG_MSG_TCP_CONNECT_REPLY, m->seq, &cr,
+			       sizeof(cr));
 		}
 		/* A malformed message is consumed and ignored: the control
 		 * plane's request times out; the data plane carries on. */
@@ -306,6 +356,7 @@ int hg_worker_main(void *arg)
 	}
 	hg_tx_flush(w);
 	hg_tcp_stack_free(&w->tcp);
+	hg_relay_free(&w->relay);
 	hg_tx_flush(w);
 	return 0;
 }

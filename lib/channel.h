@@ -32,7 +32,7 @@
 #include "ring.h"
 
 #define HG_CHAN_MAGIC 0x686f7067617465ULL /* "hopgate" */
-#define HG_CHAN_VERSION 1
+#define HG_CHAN_VERSION 2
 #define HG_CHAN_STALE_NS (3ULL * 1000000000ULL)
 
 struct hg_chan_port_info {
@@ -64,6 +64,7 @@ struct hg_chan_header {
 	uint64_t dp_start_realtime_ns;
 	_Atomic uint64_t dp_heartbeat_ns;
 	uint32_t n_ports;
+	uint32_t n_vs; /* virtual servers: VS_STATS_REPLY messages per worker */
 	struct hg_chan_port_info ports[HG_MAX_PORTS];
 
 	/* Written by the control plane. */

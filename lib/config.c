@@ -197,10 +197,42 @@ static const struct field listener_fields[] = {
 };
 #undef LC
 
+#define VC struct hg_vs_config
+static const struct field vs_fields[] = {
+	F_CUSTOM(name),
+	F_CUSTOM(address),
+	F_U16(VC, port, 1, 65535, 0),
+	F_CUSTOM(backends),
+	F_CUSTOM(policy),
+	F_CUSTOM(cc),
+	F_CUSTOM(syncookies),
+	F_UINT(VC, backlog, 1, 1048576, 1024, 0),
+	F_UINT(VC, idle_timeout_s, 0, 86400, 300, 0),
+	F_UINT(VC, connect_timeout_s, 1, 600, 10, 0),
+	F_UINT(VC, backend_down_s, 1, 3600, 10, 0),
+	F_UINT(VC, connect_retries, 0, 8, 1, 0),
+};
+#undef VC
+
+#define BC struct hg_backend_config
+static const struct field backend_fields[] = {
+	F_CUSTOM(address),
+	F_U16(BC, port, 1, 65535, 0),
+	F_U16(BC, weight, 1, 1000, 1),
+};
+#undef BC
+
+#define RC struct hg_relay_config
+static const struct field relay_fields[] = {
+	F_UINT(RC, max_flows, 16, 4194304, 8192, 0),
+};
+#undef RC
+
 static const struct field top_fields[] = {
 	F_CUSTOM(instance), F_CUSTOM(dataplane), F_CUSTOM(ports),
 	F_CUSTOM(arp),      F_CUSTOM(channel),   F_CUSTOM(control),
-	F_CUSTOM(tcp),      F_CUSTOM(listeners),
+	F_CUSTOM(tcp),      F_CUSTOM(listeners), F_CUSTOM(relay),
+	F_CUSTOM(virtual_servers),
 };
 
 static const struct section dataplane_section = SECTION(dataplane_fields);
@@ -211,6 +243,9 @@ static const struct section control_section = SECTION(control_fields);
 static const struct section top_section = SECTION(top_fields);
 static const struct section tcp_section = SECTION(tcp_fields);
 static const struct section listener_section = SECTION(listener_fields);
+static const struct section vs_section = SECTION(vs_fields);
+static const struct section backend_section = SECTION(backend_fields);
+static const struct section relay_section = SECTION(relay_fields);
 
 /* ------------------------------------------------------------------ */
 /* Typed getters: each reads obj[key], leaves the default when the key is
@@ -932,6 +967,157 @@ static int load_listeners(json_t *root, struct hg_config *c,
 }
 
 /* ------------------------------------------------------------------ */
+/* relay, virtual servers */
+
+static const char *const policy_names[] = {"round_robin", "least_conn",
+					   NULL};
+
+static bool routable(const struct hg_config *c, uint32_t a)
+{
+	for (unsigned i = 0; i < c->n_ports; i++) {
+		const struct hg_port_config *p = &c->ports[i];
+		uint32_t m = hg_ipv4_mask(p->prefix_len);
+
+		if ((a & m) == (p->addr & m) || p->gateway != 0)
+			return true;
+	}
+	return false;
+}
+
+static int load_backend(json_t *o, const char *path, const struct hg_config *c,
+			struct hg_backend_config *b, struct errbuf *e)
+{
+	char fpath[PATH_LEN];
+	const char *s = NULL;
+
+	if (!json_is_object(o))
+		return fail(e, path, "must be an object");
+	if (load_section(o, path, &backend_section, b, e) < 0)
+		return -1;
+	join(fpath, sizeof(fpath), path, "address");
+	if (get_str(o, "address", fpath, &s, e) <= 0)
+		return s == NULL ? fail(e, fpath, "required") : -1;
+	if (!hg_ipv4_parse(s, &b->addr) || !hg_ipv4_is_unicast(b->addr))
+		return fail(e, fpath, "not a unicast IPv4 address a.b.c.d");
+	if (owned_address(c, b->addr))
+		return fail(e, fpath, "%.16s is the gateway's own address", s);
+	if (!routable(c, b->addr))
+		return fail(e, fpath, "%.16s is in no port's subnet and no "
+			    "port has a gateway", s);
+	if (json_object_get(o, "port") == NULL) {
+		join(fpath, sizeof(fpath), path, "port");
+		return fail(e, fpath, "required");
+	}
+	return 0;
+}
+
+static int load_vs(json_t *o, const char *path, struct hg_config *c,
+		   struct hg_vs_config *v, struct errbuf *e)
+{
+	char fpath[PATH_LEN];
+	const char *s = NULL;
+	json_t *arr, *b;
+	size_t i;
+
+	if (!json_is_object(o))
+		return fail(e, path, "must be an object");
+	if (load_section(o, path, &vs_section, v, e) < 0)
+		return -1;
+	join(fpath, sizeof(fpath), path, "name");
+	if (get_required_str(o, "name", path, v->name, sizeof(v->name), e) <
+		    0 ||
+	    check_name(v->name, false, fpath, e) < 0)
+		return -1;
+	join(fpath, sizeof(fpath), path, "address");
+	if (get_str(o, "address", fpath, &s, e) <= 0)
+		return s == NULL ? fail(e, fpath, "required") : -1;
+	if (!hg_ipv4_parse(s, &v->addr))
+		return fail(e, fpath, "not an IPv4 address a.b.c.d");
+	if (!owned_address(c, v->addr))
+		return fail(e, fpath, "%.16s is not a port's address", s);
+	join(fpath, sizeof(fpath), path, "port");
+	if (json_object_get(o, "port") == NULL)
+		return fail(e, fpath, "required");
+	v->cc = HG_CC_KIND_CUBIC;
+	if (get_enum(o, "policy", path, policy_names, &v->policy, e) < 0 ||
+	    get_enum(o, "cc", path, cc_names, &v->cc, e) < 0 ||
+	    get_enum(o, "syncookies", path, syncookie_names, &v->syncookies,
+		     e) < 0)
+		return -1;
+	join(fpath, sizeof(fpath), path, "backends");
+	arr = json_object_get(o, "backends");
+	if (arr == NULL)
+		return fail(e, fpath, "required");
+	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
+	    json_array_size(arr) > HG_VS_MAX_BACKENDS)
+		return fail(e, fpath, "must be an array of 1 to %d backends",
+			    HG_VS_MAX_BACKENDS);
+	json_array_foreach(arr, i, b) {
+		char bpath[PATH_LEN];
+
+		if (snprintf(bpath, sizeof(bpath), "%s[%zu]", fpath, i) >=
+		    (int)sizeof(bpath))
+			return fail(e, fpath, "path too long");
+		if (load_backend(b, bpath, c, &v->backends[i], e) < 0)
+			return -1;
+	}
+	v->n_backends = (unsigned)json_array_size(arr);
+	return 0;
+}
+
+/* Names and (address, port) are unique across listeners and virtual
+ * servers. */
+static int check_vs_unique(const struct hg_config *c, size_t i,
+			   const char *path, struct errbuf *e)
+{
+	const struct hg_vs_config *v = &c->vs[i];
+	char fpath[PATH_LEN];
+
+	for (size_t j = 0; j < i + c->n_listeners; j++) {
+		const char *name = j < i ? c->vs[j].name
+					 : c->listeners[j - i].name;
+		uint32_t addr = j < i ? c->vs[j].addr : c->listeners[j - i].addr;
+		uint16_t port = j < i ? c->vs[j].port : c->listeners[j - i].port;
+
+		join(fpath, sizeof(fpath), path, "name");
+		if (strcmp(v->name, name) == 0)
+			return fail(e, fpath, "duplicate name \"%s\"", name);
+		join(fpath, sizeof(fpath), path, "port");
+		if (v->addr == addr && v->port == port)
+			return fail(e, fpath, "address and port already used "
+				    "by \"%s\"", name);
+	}
+	return 0;
+}
+
+static int load_virtual_servers(json_t *root, struct hg_config *c,
+				struct errbuf *e)
+{
+	json_t *arr = json_object_get(root, "virtual_servers"), *o, *r;
+	char path[PATH_LEN];
+	size_t i;
+
+	if (load_optional(root, "relay", &relay_section, &c->relay, &r, e) <
+	    0)
+		return -1;
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return fail(e, "virtual_servers", "must be an array");
+	if (json_array_size(arr) > HG_MAX_VS)
+		return fail(e, "virtual_servers", "at most %d virtual servers",
+			    HG_MAX_VS);
+	json_array_foreach(arr, i, o) {
+		snprintf(path, sizeof(path), "virtual_servers[%zu]", i);
+		if (load_vs(o, path, c, &c->vs[i], e) < 0 ||
+		    check_vs_unique(c, i, path, e) < 0)
+			return -1;
+	}
+	c->n_vs = (unsigned)json_array_size(arr);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Loading */
 
 static int load_root(json_t *root, struct hg_config *c, struct errbuf *e)
@@ -946,7 +1132,8 @@ static int load_root(json_t *root, struct hg_config *c, struct errbuf *e)
 	    load_ports(root, c, e) < 0 ||
 	    load_optional(root, "arp", &arp_section, &c->arp, &arp, e) < 0 ||
 	    load_channel(root, c, e) < 0 || load_control(root, c, e) < 0 ||
-	    load_tcp(root, c, e) < 0 || load_listeners(root, c, e) < 0)
+	    load_tcp(root, c, e) < 0 || load_listeners(root, c, e) < 0 ||
+	    load_virtual_servers(root, c, e) < 0)
 		return -1;
 	return 0;
 }
@@ -1180,6 +1367,40 @@ static json_t *dump_listeners(const struct hg_config *cfg, bool *ok)
 	return arr;
 }
 
+static json_t *dump_vs(const struct hg_config *cfg, bool *ok)
+{
+	json_t *arr = json_array();
+
+	for (unsigned i = 0; i < cfg->n_vs && i < HG_MAX_VS; i++) {
+		const struct hg_vs_config *v = &cfg->vs[i];
+		json_t *o = json_object(), *bs = json_array();
+		char a[16];
+
+		set(o, "name", json_string(v->name), ok);
+		hg_ipv4_format(v->addr, a);
+		set(o, "address", json_string(a), ok);
+		set(o, "policy", json_string(policy_names[v->policy]), ok);
+		set(o, "cc", json_string(cc_names[v->cc]), ok);
+		set(o, "syncookies",
+		    json_string(syncookie_names[v->syncookies]), ok);
+		emit_fields(o, &vs_section, v, ok);
+		for (unsigned j = 0; j < v->n_backends && j < HG_VS_MAX_BACKENDS;
+		     j++) {
+			json_t *b = json_object();
+
+			hg_ipv4_format(v->backends[j].addr, a);
+			set(b, "address", json_string(a), ok);
+			emit_fields(b, &backend_section, &v->backends[j], ok);
+			if (bs == NULL || json_array_append_new(bs, b) < 0)
+				*ok = false;
+		}
+		set(o, "backends", bs, ok);
+		if (arr == NULL || json_array_append_new(arr, o) < 0)
+			*ok = false;
+	}
+	return arr;
+}
+
 char *hg_config_to_json(const struct hg_config *cfg)
 {
 	json_t *root = json_object();
@@ -1200,6 +1421,9 @@ char *hg_config_to_json(const struct hg_config *cfg)
 	set(root, "tcp", dump_simple(&tcp_section, &cfg->tcp, NULL, NULL,
 				     &ok), &ok);
 	set(root, "listeners", dump_listeners(cfg, &ok), &ok);
+	set(root, "relay", dump_simple(&relay_section, &cfg->relay, NULL, NULL,
+				       &ok), &ok);
+	set(root, "virtual_servers", dump_vs(cfg, &ok), &ok);
 	/* Insertion order is kept (jansson >= 2.8), so the output follows
 	 * the schema's order. json_dumps uses malloc: the caller frees. */
 	if (ok)

@@ -62,6 +62,21 @@
  *     idle_timeout_s    0..86400, default 0 (none)
  *     source_bytes      source only: bytes per connection, default 0
  *                       (endless, until the client closes)
+ *   relay.max_flows     relayed flows per worker, 16..4194304, default 8192
+ *   virtual_servers[]   0..HG_MAX_VS plain TCP relays
+ *     name              unique among listeners and virtual servers
+ *     address, port     as for listeners; (address, port) unique overall
+ *     backends[]        1..32 of {"address": "a.b.c.d" (required),
+ *                       "port" 1..65535 (required), "weight" 1..1000 (1)};
+ *                       each reachable through a port's subnet or gateway
+ *     policy            "round_robin" (default, weighted) | "least_conn"
+ *     idle_timeout_s    0..86400, default 300 (0: none)
+ *     connect_timeout_s 1..600, default 10
+ *     backend_down_s    seconds a backend stays down after a failed
+ *                       connect, 1..3600, default 10
+ *     connect_retries   other backends tried after a failed connect,
+ *                       0..8, default 1
+ *     cc, backlog, syncookies   as for listeners
  */
 #ifndef HG_CONFIG_H
 #define HG_CONFIG_H
@@ -168,6 +183,38 @@ struct hg_tcp_config {
 	unsigned handshake_timeout_s;
 };
 
+#define HG_MAX_VS 16
+#define HG_VS_MAX_BACKENDS 32
+
+struct hg_backend_config {
+	uint32_t addr; /* host order */
+	uint16_t port;
+	uint16_t weight;
+};
+
+enum hg_policy_kind { HG_POLICY_KIND_RR = 0, HG_POLICY_KIND_LEAST_CONN = 1 };
+
+/* A plain TCP virtual server: a listener relayed to a backend pool. */
+struct hg_vs_config {
+	char name[HG_NAME_MAX];
+	uint32_t addr; /* a port's address */
+	uint16_t port;
+	uint8_t policy; /* enum hg_policy_kind */
+	uint8_t cc;
+	uint8_t syncookies;
+	unsigned backlog;
+	unsigned idle_timeout_s;
+	unsigned backend_down_s;
+	unsigned connect_retries; /* other backends tried after a failure */
+	unsigned connect_timeout_s;
+	struct hg_backend_config backends[HG_VS_MAX_BACKENDS];
+	unsigned n_backends;
+};
+
+struct hg_relay_config {
+	unsigned max_flows; /* per worker */
+};
+
 struct hg_config {
 	char instance[HG_NAME_MAX];
 	struct hg_dataplane_config dataplane;
@@ -179,6 +226,9 @@ struct hg_config {
 	struct hg_tcp_config tcp;
 	struct hg_listener_config listeners[HG_MAX_LISTENERS];
 	unsigned n_listeners;
+	struct hg_relay_config relay;
+	struct hg_vs_config vs[HG_MAX_VS];
+	unsigned n_vs;
 };
 
 int hg_config_load_file(const char *path, struct hg_config *out, char *err,

@@ -65,7 +65,19 @@
 	X(tcp_delayed_acks)                                                    \
 	X(tcp_bytes_in)                                                        \
 	X(tcp_bytes_out)                                                       \
-	X(tcp_steered)
+	X(tcp_steered)                                                         \
+	X(relay_flows)                                                         \
+	X(relay_active)                                                        \
+	X(relay_bytes_c2b)                                                     \
+	X(relay_bytes_b2c)                                                     \
+	X(relay_bytes_copied)                                                  \
+	X(relay_segments_split)                                                \
+	X(relay_table_full)                                                    \
+	X(relay_no_backend)                                                    \
+	X(relay_connect_failures)                                              \
+	X(relay_retries)                                                       \
+	X(relay_resets_propagated)                                             \
+	X(relay_killed)
 
 /* Why a worker dropped a packet. Parsers in lib/pkt.h return these. */
 #define HG_DROP_REASONS(X)                                                     \

@@ -8,6 +8,11 @@ static const uint32_t msg_payload_len[HG_MSG_TYPE_COUNT] = {
 	[HG_MSG_STATS_REPLY] = sizeof(struct hg_stats_reply),
 	[HG_MSG_TCP_CONNECT] = sizeof(struct hg_tcp_connect_req),
 	[HG_MSG_TCP_CONNECT_REPLY] = sizeof(struct hg_tcp_connect_reply),
+	[HG_MSG_VS_STATS_REPLY] = sizeof(struct hg_vs_stats),
+	[HG_MSG_FLOWS_REQ] = sizeof(struct hg_flows_req),
+	[HG_MSG_FLOWS_REPLY] = sizeof(struct hg_flows_reply),
+	[HG_MSG_FLOW_KILL] = sizeof(struct hg_flow_kill),
+	[HG_MSG_FLOW_KILL_REPLY] = sizeof(struct hg_flow_kill),
 };
 
 int hg_msg_send(struct hg_ring *r, uint16_t type, uint64_t seq,

@@ -28,6 +28,12 @@ enum hg_msg_type {
 	HG_MSG_STATS_REPLY = 2, /* dp -> cp, struct hg_stats_reply */
 	HG_MSG_TCP_CONNECT = 3, /* cp -> dp, struct hg_tcp_connect_req */
 	HG_MSG_TCP_CONNECT_REPLY = 4, /* dp -> cp, struct hg_tcp_connect_reply */
+	HG_MSG_VS_STATS_REPLY = 5, /* dp -> cp, after a STATS_REPLY, one per
+				      virtual server: struct hg_vs_stats */
+	HG_MSG_FLOWS_REQ = 6,   /* cp -> dp, struct hg_flows_req */
+	HG_MSG_FLOWS_REPLY = 7, /* dp -> cp, struct hg_flows_reply */
+	HG_MSG_FLOW_KILL = 8,   /* cp -> dp, struct hg_flow_kill */
+	HG_MSG_FLOW_KILL_REPLY = 9, /* dp -> cp, struct hg_flow_kill */
 	HG_MSG_TYPE_COUNT
 };
 
@@ -64,6 +70,71 @@ struct hg_tcp_connect_req {
 	uint8_t service;
 	uint8_t cc;
 	uint64_t bytes; /* source: bytes to send, then close */
+};
+
+enum hg_vs_counter {
+	HG_VSC_flows,
+	HG_VSC_active,
+	HG_VSC_refused,
+	HG_VSC_bytes_c2b,
+	HG_VSC_bytes_b2c,
+	HG_VSC_COUNT
+};
+
+enum hg_backend_counter {
+	HG_BEC_flows,
+	HG_BEC_active,
+	HG_BEC_connect_failures,
+	HG_BEC_marked_down,
+	HG_BEC_down, /* 1 when this worker has it marked down now */
+	HG_BEC_COUNT
+};
+
+struct hg_vs_stats {
+	uint32_t worker;
+	uint32_t vs;
+	uint32_t n_backends;
+	uint32_t pad;
+	uint64_t vs_ctr[HG_VSC_COUNT];
+	uint64_t backend_ctr[HG_VS_MAX_BACKENDS][HG_BEC_COUNT];
+};
+
+_Static_assert(sizeof(struct hg_vs_stats) <= HG_MSG_MAX_PAYLOAD,
+	       "virtual server stats must fit one slot");
+
+struct hg_flows_req {
+	int32_t vs;      /* -1: all virtual servers */
+	uint32_t limit;  /* per worker, at most HG_FLOWS_PER_REPLY */
+	uint32_t client; /* 0: any client address */
+	uint32_t pad;
+};
+
+struct hg_flow_info {
+	uint64_t id;
+	uint32_t client_addr, backend_addr;
+	uint16_t client_port, backend_port, local_port;
+	uint8_t vs, backend, state, pad[3];
+	uint32_t age_ms, idle_ms;
+	uint64_t bytes_c2b, bytes_b2c;
+};
+
+#define HG_FLOWS_PER_REPLY                                                     \
+	((HG_MSG_MAX_PAYLOAD - 16) / sizeof(struct hg_flow_info))
+
+struct hg_flows_reply {
+	uint32_t worker;
+	uint32_t n;      /* entries below */
+	uint64_t active; /* flows on this worker, listed or not */
+	struct hg_flow_info flows[HG_FLOWS_PER_REPLY];
+};
+
+_Static_assert(sizeof(struct hg_flows_reply) <= HG_MSG_MAX_PAYLOAD,
+	       "flows reply must fit one slot");
+
+struct hg_flow_kill {
+	uint64_t id;
+	int32_t status; /* reply: 0, or -ENOENT */
+	uint32_t pad;
 };
 
 struct hg_tcp_connect_reply {

@@ -13,6 +13,10 @@
   tcp_client.py serial HOST PORT N        open and close N connections one
                                           after another (3 s timeout each);
                                           prints how many succeeded
+  tcp_client.py echo-server PORT SECONDS  an echo server for many clients,
+                                          for SECONDS; prints what it served
+  tcp_client.py slow-server PORT PAUSE    accept one connection, read nothing
+                                          for PAUSE seconds, then echo it all
   tcp_client.py sink PORT                 listen on PORT, accept one
                                           connection, read to EOF, print its
                                           byte count and SHA-256
@@ -174,6 +178,93 @@ def sink(port):
           % (addr[0], got, h.hexdigest(), pattern_sha(got), secs))
 
 
+def echo_server(port, seconds):
+    import selectors
+    sel = selectors.DefaultSelector()
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", port))
+    ls.listen(4096)
+    ls.setblocking(False)
+    sel.register(ls, selectors.EVENT_READ)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 20000), max(hard, 20000)))
+    conns, total, peers, pending = 0, 0, set(), {}
+    end = time.time() + seconds
+    while time.time() < end:
+        for key, ev in sel.select(timeout=0.2):
+            s = key.fileobj
+            if s is ls:
+                try:
+                    c, addr = ls.accept()
+                except OSError:
+                    continue
+                c.setblocking(False)
+                peers.add(addr[0])
+                conns += 1
+                pending[c] = b""
+                sel.register(c, selectors.EVENT_READ)
+                continue
+            if ev & selectors.EVENT_READ:
+                try:
+                    b = s.recv(1 << 18)
+                except OSError:
+                    b = b""
+                if not b:
+                    if pending.get(s):
+                        sel.modify(s, selectors.EVENT_WRITE)
+                        pending[s] = pending[s] + b"\0EOF"
+                        continue
+                    sel.unregister(s)
+                    pending.pop(s, None)
+                    s.close()
+                    continue
+                total += len(b)
+                pending[s] += b
+                sel.modify(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+            if ev & selectors.EVENT_WRITE:
+                data = pending.get(s, b"")
+                eof = data.endswith(b"\0EOF")
+                if eof:
+                    data = data[:-4]
+                try:
+                    n = s.send(data)
+                except OSError:
+                    n = len(data)
+                data = data[n:]
+                if eof and not data:
+                    sel.unregister(s)
+                    pending.pop(s, None)
+                    s.shutdown(socket.SHUT_WR)
+                    s.close()
+                    continue
+                pending[s] = data + (b"\0EOF" if eof else b"")
+                if not data and not eof:
+                    sel.modify(s, selectors.EVENT_READ)
+    print("connections=%d bytes=%d peers=%s" % (conns, total, ",".join(sorted(peers))))
+
+
+def slow_server(port, pause):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    ls.bind(("0.0.0.0", port))
+    ls.listen(1)
+    ls.settimeout(60)
+    s, addr = ls.accept()
+    time.sleep(pause)  # read nothing: the window closes
+    s.settimeout(120)
+    h = hashlib.sha256()
+    got = 0
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        h.update(b)
+        got += len(b)
+    print("peer=%s received=%d received_sha=%s" % (addr[0], got, h.hexdigest()))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "echo":
@@ -186,6 +277,10 @@ def main():
         hold(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     elif mode == "serial":
         serial(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif mode == "echo-server":
+        echo_server(int(sys.argv[2]), float(sys.argv[3]))
+    elif mode == "slow-server":
+        slow_server(int(sys.argv[2]), float(sys.argv[3]))
     elif mode == "sink":
         sink(int(sys.argv[2]))
     else:

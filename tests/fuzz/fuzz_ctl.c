@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hg_api_req req;
 	char err[256];
 
-	if (hg_api_parse((const char *)data, size, &req, err, sizeof(err)) ==
+	if (hg_api_parse((const char *)data, size, NULL, &req, err, sizeof(err)) ==
 	    0) {
 		if (req.cmd >= HG_CMD_COUNT)
 			abort();

@@ -9,8 +9,16 @@
  * Both interfaces live in the namespace hg-impair runs in. Every frame one
  * of them receives leaves through the other, impaired the same way in both
  * directions. Only IPv4 frames are impaired (and ARP with --impair-arp);
- * the rest (ARP, IPv6, ...) pass at once, untouched. usage() lists the
- * options; --stats-file gets one JSON line of counters on exit.
+ * the rest (ARP, IPv6, ...) pass at once, untouched, delay included.
+ * usage() lists the options; --stats-file gets one JSON line of counters
+ * at start, on SIGUSR1 and on exit.
+ *
+ * Each impaired frame is, in this order: lost (--loss), else sent twice
+ * (--dup), and either held back (--reorder; one frame per direction at a
+ * time, sent right after the next frame that goes out, or when the gap
+ * ends) or sent, into the delay queue with --delay-ms. Decisions are per
+ * frame as the socket sees it: with offloads on, one GSO frame of up to
+ * 64 KiB is one frame.
  *
  * Frames move through AF_PACKET sockets in batches (recvmmsg/sendmmsg),
  * without a copy unless they are held back or delayed. PACKET_VNET_HDR
@@ -35,6 +43,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <linux/if_ether.h>
@@ -1109,6 +1118,8 @@ static int setup(struct impair *im)
 	for (i = 0; i < 2; i++)
 		if (rx_init(&im->port[i], im->vnet) || dir_init(im, i))
 			return -1;
+	/* The default 50 us timer slack would show in every delay and hold. */
+	prctl(PR_SET_TIMERSLACK, 1000UL);
 	im->start = now_ns();
 	im->end = im->start + (uint64_t)(im->o.max_s * 1e9);
 	return write_stats(im);
