@@ -65,7 +65,7 @@ struct hg_tcp_conn;
 /* Out-of-order segments held per connection: a burst loss at a gigabit
  * leaves many segments behind the hole; fewer means the peer resends
  * what we already had. */
-#define HG_TCP_OOO_MAX 128
+#define HG_TCP_OOO_MAX 256
 
 struct hg_tcp_ops {
 	/* The connection is established (passive: the handshake's last ACK;
@@ -118,6 +118,8 @@ enum {
 	HG_TCPF_RTT_TIMING = 1u << 8, /* timing rtt_seq (no timestamps) */
 	HG_TCPF_CLOSED_CB = 1u << 9,  /* on_closed already called */
 	HG_TCPF_FROM_COOKIE = 1u << 10,
+	HG_TCPF_TLP_ARMED = 1u << 11, /* rtx_timer is a tail loss probe */
+	HG_TCPF_TLP_SENT = 1u << 12,  /* a probe is out for this flight */
 };
 
 struct hg_tcp_conn {
@@ -163,7 +165,7 @@ struct hg_tcp_conn {
 	 * sequence (m->hash.usr holds each one's sequence number). */
 	struct hg_seqset ooo;
 	struct rte_mbuf *ooo_q[HG_TCP_OOO_MAX];
-	uint8_t ooo_n;
+	uint16_t ooo_n;
 	uint32_t ooo_bytes;
 
 	/* Timestamps (RFC 7323). */
@@ -186,6 +188,7 @@ struct hg_tcp_conn {
 	bool in_recovery;
 	uint32_t recover;      /* snd_max when recovery began */
 	uint32_t rtx_next;     /* next hole to retransmit in recovery */
+	uint64_t recovery_progress_us; /* una last moved in recovery */
 	struct hg_seqset sacked;
 
 	uint64_t last_rx_us;

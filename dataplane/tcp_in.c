@@ -273,7 +273,7 @@ static void ooo_drain(struct hg_tcp_conn *c)
 		hg_tcp_rcvq_append(c, m);
 	}
 	memmove(c->ooo_q, c->ooo_q + done, (c->ooo_n - done) * sizeof(void *));
-	c->ooo_n = (uint8_t)(c->ooo_n - done);
+	c->ooo_n = (uint16_t)(c->ooo_n - done);
 	hg_seqset_trim_below(&c->ooo, c->rcv_nxt);
 }
 
@@ -306,8 +306,12 @@ static void sndq_drop(struct hg_tcp_conn *c, uint32_t bytes)
 	}
 }
 
-static void sack_update(struct hg_tcp_conn *c, const struct rx *r)
+/* Adds the peer's SACK blocks to the scoreboard; returns the bytes newly
+ * reported (RFC 6675's definition of a duplicate ACK needs it). */
+static uint32_t sack_update(struct hg_tcp_conn *c, const struct rx *r)
 {
+	uint32_t before = hg_seqset_bytes_above(&c->sacked, c->snd_una);
+
 	for (unsigned i = 0; i < r->h.opts.n_sack; i++) {
 		const struct hg_sack_block *b = &r->h.opts.sack[i];
 
@@ -320,6 +324,7 @@ static void sack_update(struct hg_tcp_conn *c, const struct rx *r)
 		HG_TCP_COUNT(c->stack, tcp_sack_blocks_in);
 		hg_seqset_add(&c->sacked, b->start, b->end);
 	}
+	return hg_seqset_bytes_above(&c->sacked, c->snd_una) - before;
 }
 
 static void enter_recovery(struct hg_tcp_conn *c)
@@ -331,12 +336,30 @@ static void enter_recovery(struct hg_tcp_conn *c)
 	hg_cc_on_loss(&c->cc, c->snd_max - c->snd_una, s->now_us);
 	c->in_recovery = true;
 	c->recover = c->snd_max;
+	c->recovery_progress_us = s->now_us;
 	/* RFC 6675 / 5681: resend the first unacknowledged segment now. */
 	if (len > c->snd_nxt - c->snd_una)
 		len = c->snd_nxt - c->snd_una;
 	if (len > 0)
 		hg_tcp_retransmit(c, c->snd_una, len);
 	c->rtx_next = c->snd_una + len;
+}
+
+/* In recovery the peer keeps reporting data above snd_una but snd_una
+ * does not move: a retransmission was lost too. RFC 6675 would wait for
+ * the RTO; after two RTTs without progress we walk the holes again from
+ * snd_una instead (a cheap cousin of RACK's lost-retransmit detection). */
+static void recovery_stalled(struct hg_tcp_conn *c)
+{
+	uint64_t now = c->stack->now_us;
+	uint64_t stall = 2ULL * c->srtt_us;
+
+	if (stall < 2000)
+		stall = 2000;
+	if (now - c->recovery_progress_us < stall)
+		return;
+	c->recovery_progress_us = now;
+	c->rtx_next = c->snd_una;
 }
 
 /* ACK field of an acceptable segment in a synchronized state. Returns
@@ -358,8 +381,10 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 		c->flags |= HG_TCPF_ACK_NOW;
 		return false;
 	}
+	uint32_t newly_sacked = 0;
+
 	if (r->h.opts.n_sack && (c->flags & HG_TCPF_SACK))
-		sack_update(c, r);
+		newly_sacked = sack_update(c, r);
 
 	if (hg_seq_gt(ack, c->snd_una)) {
 		uint32_t acked = ack - c->snd_una, data = acked;
@@ -394,6 +419,7 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 		c->backoff = 0;
 		c->probes = 0;
 		if (c->in_recovery) {
+			c->recovery_progress_us = s->now_us;
 			if (hg_seq_geq(ack, c->recover)) {
 				c->in_recovery = false;
 				c->dupacks = 0;
@@ -411,18 +437,27 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 		if (data > 0 && c->ops && c->ops->on_writable &&
 		    c->state != HG_TCP_SYN_RCVD)
 			c->ops->on_writable(c);
-	} else if (ack == c->snd_una && r->len == 0 &&
-		   !(r->h.flags & (HG_TCP_SYN | HG_TCP_FIN)) &&
-		   c->snd_una != c->snd_max && wnd == c->snd_wnd) {
-		/* RFC 5681 section 2: a duplicate ACK. */
+	} else if (ack == c->snd_una && c->snd_una != c->snd_max &&
+		   (newly_sacked > 0 ||
+		    (r->len == 0 && !(r->h.flags & (HG_TCP_SYN | HG_TCP_FIN)) &&
+		     wnd == c->snd_wnd))) {
+		/* A duplicate ACK: RFC 5681 section 2 without SACK; with
+		 * SACK, RFC 6675's definition, any ACK that reports new data
+		 * above snd_una, even one carrying data or a new window (a
+		 * peer that sends too, or grows its buffer). */
 		HG_TCP_COUNT(s, tcp_dup_acks);
 		c->dupacks++;
+		/* After a tail probe, SACK for it means what was sent
+		 * before it and is still missing is lost (RFC 8985 7.4). */
 		if (!c->in_recovery &&
 		    (c->dupacks == 3 ||
 		     ((c->flags & HG_TCPF_SACK) &&
 		      hg_seqset_bytes_above(&c->sacked, c->snd_una) >=
-			      3u * c->mss)))
+			      3u * c->mss) ||
+		     ((c->flags & HG_TCPF_TLP_SENT) && newly_sacked > 0)))
 			enter_recovery(c);
+		else if (c->in_recovery)
+			recovery_stalled(c);
 	}
 
 	/* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule). */
@@ -450,8 +485,15 @@ static bool fin_acked(const struct hg_tcp_conn *c)
 	       c->sndq_bytes == 0;
 }
 
-/* RFC 9293 3.10.7.4 first check, with PAWS (RFC 7323 5.3) before it. */
-static bool acceptable(struct hg_tcp_conn *c, struct rx *r)
+enum { SEG_DROP = 0, SEG_ACCEPT, SEG_ACK_ONLY };
+
+/* RFC 9293 3.10.7.4 first check, with PAWS (RFC 7323 5.3) before it.
+ * "If the RCV.WND is zero, no segments will be acceptable, but special
+ * allowance should be made to accept valid ACKs": a segment we cannot
+ * take but whose sequence lies inside what we announced still has its
+ * ACK (and SACK) processed (SEG_ACK_ONLY). Without it, a peer's duplicate
+ * ACKs stop counting exactly when our receive queue is full. */
+static int acceptable(struct hg_tcp_conn *c, struct rx *r)
 {
 	struct hg_tcp_stack *s = c->stack;
 	uint32_t seq = r->h.seq, wnd = hg_tcp_rcv_window(c);
@@ -464,13 +506,13 @@ static bool acceptable(struct hg_tcp_conn *c, struct rx *r)
 	    s->now_us - c->ts_recent_us < 24ULL * 86400 * 1000000) {
 		HG_TCP_DROP(s, tcp_paws);
 		c->flags |= HG_TCPF_ACK_NOW;
-		return false;
+		return SEG_DROP;
 	}
 	if (seg_len == 0) {
 		if (wnd == 0 ? seq == c->rcv_nxt
 			     : hg_seq_geq(seq, c->rcv_nxt) &&
 				       hg_seq_lt(seq, c->rcv_nxt + wnd))
-			return true;
+			return SEG_ACCEPT;
 		/* An ACK just below rcv_nxt (keepalive, window probe) is
 		 * answered, not counted as an attack. */
 	} else if (wnd > 0 &&
@@ -478,15 +520,16 @@ static bool acceptable(struct hg_tcp_conn *c, struct rx *r)
 		     hg_seq_lt(seq, c->rcv_nxt + wnd)) ||
 		    (hg_seq_geq(seq + seg_len - 1, c->rcv_nxt) &&
 		     hg_seq_lt(seq + seg_len - 1, c->rcv_nxt + wnd)))) {
-		return true;
+		return SEG_ACCEPT;
 	}
-	if (!(r->h.flags & HG_TCP_RST)) {
-		HG_TCP_DROP(s, tcp_out_of_window);
-		c->flags |= HG_TCPF_ACK_NOW;
-	} else {
-		HG_TCP_DROP(s, tcp_out_of_window);
-	}
-	return false;
+	HG_TCP_DROP(s, tcp_out_of_window);
+	if (r->h.flags & HG_TCP_RST)
+		return SEG_DROP;
+	c->flags |= HG_TCPF_ACK_NOW;
+	if ((r->h.flags & (HG_TCP_ACK | HG_TCP_SYN)) == HG_TCP_ACK &&
+	    hg_seq_geq(seq, c->rcv_nxt) && hg_seq_leq(seq, c->rcv_adv))
+		return SEG_ACK_ONLY;
+	return SEG_DROP;
 }
 
 static void deliver(struct hg_tcp_conn *c)
@@ -669,8 +712,17 @@ static void established(struct hg_tcp_conn *c, struct rx *r)
 	struct hg_tcp_stack *s = c->stack;
 	uint8_t f = r->h.flags;
 
-	if (!acceptable(c, r))
+	switch (acceptable(c, r)) {
+	case SEG_DROP:
 		return;
+	case SEG_ACK_ONLY:
+		if (c->state != HG_TCP_SYN_RCVD && c->state != HG_TCP_TIME_WAIT &&
+		    process_ack(c, r) && c->state != HG_TCP_CLOSED)
+			fin_progress(c);
+		return;
+	default:
+		break;
+	}
 	if (f & HG_TCP_RST) {
 		/* RFC 5961 3.2: only an exact match resets. */
 		if (r->h.seq != c->rcv_nxt) {

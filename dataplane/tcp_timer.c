@@ -46,29 +46,66 @@ static uint32_t backed_off_rto(const struct hg_tcp_conn *c)
 }
 
 /* Starts the retransmission timer if it should run and does not
- * (RFC 6298 5.1); stops it when nothing is outstanding (5.2). */
+ * (RFC 6298 5.1); stops it when nothing is outstanding (5.2). While no
+ * loss is known, the first expiry is a tail loss probe (RFC 8985 section
+ * 7, simplified): after max(2 * SRTT, 10 ms) the last segment is sent
+ * again, so a loss at the end of a flight (no later segments, so no
+ * duplicate ACKs) is found by SACK in a few RTTs, not by a 200 ms RTO. */
 void hg_tcp_arm_rtx(struct hg_tcp_conn *c)
 {
 	struct hg_tcp_stack *s = c->stack;
 	bool outstanding = c->snd_una != c->snd_max;
 	bool persist = !outstanding && c->snd_wnd == 0 &&
 		       (c->sndq_bytes > 0 || (c->flags & HG_TCPF_FIN_QUEUED));
+	uint64_t when;
 
 	if (c->state == HG_TCP_TIME_WAIT)
 		return;
 	if (!outstanding && !persist) {
 		hg_timer_cancel(&s->wheel, &c->rtx_timer);
+		c->flags &= (uint16_t)~HG_TCPF_TLP_ARMED;
 		return;
 	}
-	if (!hg_timer_armed(&c->rtx_timer))
-		hg_timer_arm(&s->wheel, &c->rtx_timer,
-			     ms(s->now_us + backed_off_rto(c)));
+	if (hg_timer_armed(&c->rtx_timer))
+		return;
+	when = s->now_us + backed_off_rto(c);
+	if (outstanding && !c->in_recovery && c->backoff == 0 &&
+	    c->srtt_us != 0 && c->state >= HG_TCP_ESTABLISHED &&
+	    !(c->flags & HG_TCPF_TLP_SENT)) {
+		uint64_t pto = 2ULL * c->srtt_us;
+
+		if (pto < 10000)
+			pto = 10000;
+		if (s->now_us + pto < when) {
+			when = s->now_us + pto;
+			c->flags |= HG_TCPF_TLP_ARMED;
+		}
+	}
+	hg_timer_arm(&s->wheel, &c->rtx_timer, ms(when));
 }
 
-/* New data acknowledged: restart (RFC 6298 5.3). */
+/* New data acknowledged: restart (RFC 6298 5.3), a new flight may probe. */
 void hg_tcp_restart_rtx(struct hg_tcp_conn *c)
 {
 	hg_timer_cancel(&c->stack->wheel, &c->rtx_timer);
+	c->flags &= (uint16_t)~(HG_TCPF_TLP_ARMED | HG_TCPF_TLP_SENT);
+	hg_tcp_arm_rtx(c);
+}
+
+/* The probe: the last segment sent, again. */
+static void tail_probe(struct hg_tcp_conn *c)
+{
+	uint32_t fin_seq = c->snd_una + c->sndq_bytes;
+	uint32_t end = hg_seq_gt(c->snd_max, fin_seq) ? fin_seq : c->snd_max;
+	uint32_t len = end - c->snd_una < c->mss ? end - c->snd_una : c->mss;
+
+	c->flags = (uint16_t)((c->flags & ~HG_TCPF_TLP_ARMED) |
+			      HG_TCPF_TLP_SENT);
+	HG_TCP_COUNT(c->stack, tcp_tail_probes);
+	if (len > 0)
+		hg_tcp_retransmit(c, end - len, len);
+	else
+		hg_tcp_retransmit(c, fin_seq, 0); /* only the FIN is out */
 	hg_tcp_arm_rtx(c);
 }
 
@@ -137,6 +174,11 @@ static void rtx_fired(struct hg_tcp_conn *c)
 	default:
 		break;
 	}
+	if ((c->flags & HG_TCPF_TLP_ARMED) && c->snd_una != c->snd_max) {
+		tail_probe(c);
+		return;
+	}
+	c->flags &= (uint16_t)~HG_TCPF_TLP_ARMED;
 	if (c->snd_una == c->snd_max) {
 		/* Persist: the peer's window is zero. Probe with an old
 		 * byte's sequence so the answer is an ACK carrying the

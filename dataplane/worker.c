@@ -174,6 +174,8 @@ static void fill_stats(struct hg_worker *w, struct hg_stats_reply *r)
 	struct hg_dp *dp = w->dp;
 
 	w->ctr[HG_WC_tcp_conns] = w->tcp.n_conns;
+	if (w->id == 0)
+		w->ctr[HG_WC_mbufs_in_use] = rte_mempool_in_use_count(dp->pool);
 	w->ctr[HG_WC_relay_active] = w->relay.table.n_used;
 	w->ctr[HG_WC_tcp_timewait] = w->tcp.n_timewait;
 	memset(r, 0, sizeof(*r));

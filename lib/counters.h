@@ -35,6 +35,7 @@
 	X(chan_msgs_in)                                                        \
 	X(chan_msgs_out)                                                       \
 	X(chan_full)                                                           \
+	X(mbufs_in_use) /* gauge, worker 0: the whole pool */                  \
 	X(tcp_conns)                                                           \
 	X(tcp_timewait)                                                        \
 	X(tcp_segs_in)                                                         \
@@ -50,6 +51,7 @@
 	X(tcp_retransmits)                                                     \
 	X(tcp_fast_retransmits)                                                \
 	X(tcp_rto)                                                             \
+	X(tcp_tail_probes)                                                     \
 	X(tcp_dup_acks)                                                        \
 	X(tcp_ooo_segments)                                                    \
 	X(tcp_sack_blocks_in)                                                  \

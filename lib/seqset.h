@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HG_SEQSET_MAX 16
+#define HG_SEQSET_MAX 64
 
 struct hg_seqrange {
 	uint32_t start, end;

@@ -11,7 +11,6 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 MB=${HG_TCP_MB:-200}
-BYTES=$((MB * 1000000))
 CLIENT="python3 $(dirname "$0")/tcp_client.py"
 e2e_pick_lab
 export HG_WAN=1
@@ -29,8 +28,9 @@ inc() { ip netns exec "$NS_C" timeout "$1" "${@:2}"; }
 # field NAME LINE: a key=value out of a client's result line
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-transfers() { # label
-	local label=$1 r
+transfers() { # label megabytes
+	local label=$1 MB=$2 r
+	local BYTES=$((MB * 1000000))
 	r=$(inc 600 $CLIENT echo "$GW_C" 7 "$BYTES")
 	diag "echo: $r"
 	check "$label: $MB MB each way through echo, SHA-256 equal ($(field mbps "$r") Mbit/s)" \
@@ -53,17 +53,17 @@ keys = ("tcp_retransmits", "tcp_fast_retransmits", "tcp_rto", "tcp_dup_acks",
 print(" ".join("%s=%d" % (k, t[k]) for k in keys))'
 }
 
-transfers "clean link"
+transfers "clean link" "$MB"
 diag "counters: $(counters)"
 
 "$LAB" impair --loss 2 --reorder 1 --dup 1 --seed 7 >/dev/null
-transfers "2% loss, 1% reordering, 1% duplication"
+transfers "2% loss, 1% reordering, 1% duplication" "$MB"
 diag "counters: $(counters)"
 retx=$(stat_of total.tcp_retransmits)
 check "loss was recovered by retransmission ($retx segments resent)" [ "$retx" -gt 0 ]
 
 "$LAB" impair --delay-ms 50 --loss 1 --seed 11 >/dev/null
-transfers "50 ms delay, 1% loss"
+transfers "50 ms delay, 1% loss" "$MB"
 diag "counters: $(counters)"
 "$LAB" impair >/dev/null
 
@@ -105,6 +105,7 @@ fi
 ip netns exec "$NS_B" timeout 300 $CLIENT sink 5001 >"$RUN/sink.out" 2>&1 &
 sink=$!
 sleep 0.5
+BYTES=$((MB * 1000000))
 check "hopgatectl connect starts an active open" ctl connect "$HG_BACKEND_NET.1" 5001 source "$BYTES"
 wait "$sink"
 r=$(cat "$RUN/sink.out")

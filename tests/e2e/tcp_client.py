@@ -180,6 +180,9 @@ def sink(port):
 
 def echo_server(port, seconds):
     import selectors
+    import signal
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     sel = selectors.DefaultSelector()
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -191,7 +194,7 @@ def echo_server(port, seconds):
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 20000), max(hard, 20000)))
     conns, total, peers, pending = 0, 0, set(), {}
     end = time.time() + seconds
-    while time.time() < end:
+    while time.time() < end and not stop:
         for key, ev in sel.select(timeout=0.2):
             s = key.fileobj
             if s is ls:

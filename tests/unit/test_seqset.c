@@ -101,6 +101,10 @@ static void fill(struct hg_seqset *s, uint32_t base)
 	cr_assert_eq(s->n, HG_SEQSET_MAX);
 }
 
+/* Past the last range fill() makes. */
+#define FAR (HG_SEQSET_MAX * 100 + 1000)
+#define LAST ((HG_SEQSET_MAX - 1) * 100)
+
 static void check_full(uint32_t base)
 {
 	struct hg_seqset s, copy;
@@ -109,19 +113,19 @@ static void check_full(uint32_t base)
 	copy = s;
 	cr_assert_eq(hg_seqset_add(&s, base + 50, base + 60), -1);
 	cr_assert_eq(hg_seqset_add(&s, base - 50, base - 40), -1);
-	cr_assert_eq(hg_seqset_add(&s, base + 5000, base + 5010), -1);
+	cr_assert_eq(hg_seqset_add(&s, base + FAR, base + FAR + 10), -1);
 	cr_assert_eq(memcmp(&s, &copy, sizeof(s)), 0,
 		     "refusal changes nothing");
 	/* Merging needs no new range: allowed when full. */
 	add_ok(&s, base, 10, 20);
 	add_ok(&s, base, 90, 100);
-	add_ok(&s, base, 1500, 1600);
+	add_ok(&s, base, LAST, LAST + 100);
 	cr_assert_eq(s.n, HG_SEQSET_MAX);
 	add_ok(&s, base, 20, 90); /* joins 0 and 100: frees one */
 	cr_assert_eq(s.n, HG_SEQSET_MAX - 1);
 	cr_assert_eq(s.r[0].start, base);
 	cr_assert_eq(s.r[0].end, base + 110);
-	add_ok(&s, base, 5000, 5010);
+	add_ok(&s, base, FAR, FAR + 10);
 	cr_assert_eq(s.n, HG_SEQSET_MAX);
 }
 

@@ -199,6 +199,14 @@ Test(tcp, rto_retransmits_with_backoff)
 	cr_expect_eq(h_last()->h.seq, iss + 1);
 	cr_expect_eq(h_last()->len, 100);
 	h_clear();
+	/* First a tail loss probe (RFC 8985), well before the RTO. */
+	t0 = h_st.now_us;
+	while (h_n_out == 0)
+		h_advance_ms(1);
+	cr_expect_lt(h_st.now_us - t0, 100000, "the probe comes early");
+	cr_expect_eq(h_last()->h.seq, iss + 1, "the probe: the last segment");
+	cr_expect_eq(h_ctr[HG_WC_tcp_tail_probes], 1);
+	h_clear();
 	t0 = h_st.now_us;
 	while (h_n_out == 0)
 		h_advance_ms(1);
