@@ -11,6 +11,10 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 MB=${HG_TCP_MB:-200}
+# Over 100 ms of round trip with 1% loss our sender reaches only a few
+# Mbit/s today (README, known limits): the delayed link gets 5 MB so the
+# test stays within scripts/test's time budget.
+DELAY_MB=${HG_TCP_DELAY_MB:-5}
 CLIENT="python3 $(dirname "$0")/tcp_client.py"
 e2e_pick_lab
 export HG_WAN=1
@@ -63,7 +67,7 @@ retx=$(stat_of total.tcp_retransmits)
 check "loss was recovered by retransmission ($retx segments resent)" [ "$retx" -gt 0 ]
 
 "$LAB" impair --delay-ms 50 --loss 1 --seed 11 >/dev/null
-transfers "50 ms delay, 1% loss" "$MB"
+transfers "50 ms delay, 1% loss" "$DELAY_MB"
 diag "counters: $(counters)"
 "$LAB" impair >/dev/null
 
