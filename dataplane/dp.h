@@ -98,6 +98,9 @@ void hg_l3_input(struct hg_worker *w, struct hg_dp_port *port,
  * header at offset 14, complete) towards `dst`: routes, resolves the next
  * hop, queues while ARP resolves. Takes ownership of `m`. */
 void hg_ipv4_output(struct hg_worker *w, struct rte_mbuf *m, uint32_t dst);
+/* The port and next hop for dst: a directly connected subnet first, then
+ * the first port with a gateway. Returns -1 when there is no route. */
+int hg_route(const struct hg_dp *dp, uint32_t dst, uint32_t *next_hop);
 /* Queues a complete frame on a port's transmit buffer. */
 void hg_tx_frame(struct hg_worker *w, unsigned port, struct rte_mbuf *m);
 void hg_tx_flush(struct hg_worker *w);

@@ -244,9 +244,7 @@ void hg_l3_input(struct hg_worker *w, struct hg_dp_port *port,
 	}
 }
 
-/* The port and next hop for dst: a directly connected subnet first, then
- * the first port with a gateway. Returns -1 when there is no route. */
-static int route(const struct hg_dp *dp, uint32_t dst, uint32_t *next_hop)
+int hg_route(const struct hg_dp *dp, uint32_t dst, uint32_t *next_hop)
 {
 	for (unsigned i = 0; i < dp->n_ports; i++) {
 		const struct hg_dp_port *p = &dp->ports[i];
@@ -270,7 +268,7 @@ void hg_ipv4_output(struct hg_worker *w, struct rte_mbuf *m, uint32_t dst)
 	uint8_t *eth = rte_pktmbuf_mtod(m, uint8_t *);
 	uint32_t nh;
 	uint8_t mac[6];
-	int port = route(w->dp, dst, &nh);
+	int port = hg_route(w->dp, dst, &nh);
 
 	if (port < 0)
 		return drop(w, m, HG_DROP_no_route, 0);

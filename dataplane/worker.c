@@ -52,21 +52,13 @@ static enum hg_cc_algo cc_of(uint8_t kind)
 static uint32_t port_addr(void *ctx, uint32_t dst, uint8_t *port)
 {
 	struct hg_dp *dp = ctx;
+	uint32_t nh;
+	int p = hg_route(dp, dst, &nh);
 
-	for (unsigned i = 0; i < dp->n_ports; i++) {
-		if ((dst & dp->ports[i].mask) ==
-		    (dp->ports[i].addr & dp->ports[i].mask)) {
-			*port = (uint8_t)i;
-			return dp->ports[i].addr;
-		}
-	}
-	for (unsigned i = 0; i < dp->n_ports; i++) {
-		if (dp->ports[i].gateway != 0) {
-			*port = (uint8_t)i;
-			return dp->ports[i].addr;
-		}
-	}
-	return 0;
+	if (p < 0)
+		return 0;
+	*port = (uint8_t)p;
+	return dp->ports[p].addr;
 }
 
 int hg_worker_tcp_init(struct hg_worker *w)
@@ -140,24 +132,19 @@ static void tcp_connect(struct hg_worker *w, const struct hg_msg *m,
 	const struct hg_tcp_connect_req *rq = (const void *)m->payload;
 	struct hg_dp *dp = w->dp;
 	struct hg_tcp_conn *c;
-	int port = -1;
+	uint8_t port = 0;
 
 	memset(reply, 0, sizeof(*reply));
 	reply->worker = w->id;
-	for (unsigned i = 0; i < dp->n_ports; i++) {
-		if ((rq->addr & dp->ports[i].mask) ==
-		    (dp->ports[i].addr & dp->ports[i].mask))
-			port = (int)i;
-	}
-	for (unsigned i = 0; port < 0 && i < dp->n_ports; i++)
-		if (dp->ports[i].gateway != 0)
-			port = (int)i;
-	if (port < 0 || rq->service == HG_SERVICE_NONE ||
-	    rq->service > HG_SERVICE_SOURCE) {
-		reply->status = port < 0 ? -EHOSTUNREACH : -EINVAL;
+	if (rq->service == HG_SERVICE_NONE || rq->service > HG_SERVICE_SOURCE) {
+		reply->status = -EINVAL;
 		return;
 	}
-	c = hg_tcp_connect(&w->tcp, (uint8_t)port, dp->ports[port].addr,
+	if (port_addr(dp, rq->addr, &port) == 0) {
+		reply->status = -EHOSTUNREACH;
+		return;
+	}
+	c = hg_tcp_connect(&w->tcp, port, dp->ports[port].addr,
 			   rq->addr, rq->port, cc_of(rq->cc),
 			   hg_svc_ops((enum hg_tcp_service)rq->service),
 			   (void *)(uintptr_t)rq->bytes);
