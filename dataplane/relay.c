@@ -10,6 +10,18 @@
 
 static const struct hg_tcp_ops client_ops, backend_ops;
 
+/* Counts n bytes moved towards `to`. */
+static void count_moved(struct hg_relay_flow *f, struct hg_tcp_conn *to,
+			uint64_t *bytes, uint32_t n)
+{
+	bool c2b = to == f->backend;
+
+	*bytes += n;
+	f->vs->relay->wctr[c2b ? HG_WC_relay_bytes_c2b
+			       : HG_WC_relay_bytes_b2c] += n;
+	f->vs->ctr[c2b ? HG_VSC_bytes_c2b : HG_VSC_bytes_b2c] += n;
+}
+
 /* Moves what `to` has room for from `from`'s receive queue, as mbufs.
  * A first mbuf larger than the room waits for the next on_writable: the
  * relay never splits or copies payload (relay_bytes_copied and
@@ -19,7 +31,6 @@ static void pump(struct hg_relay_flow *f, struct hg_tcp_conn *from,
 {
 	struct hg_relay *r = f->vs->relay;
 	uint32_t space = hg_tcp_snd_space(to);
-	bool c2b = to == f->backend;
 
 	while (space > 0 && hg_tcp_rcv_bytes(from) > 0) {
 		struct rte_mbuf *m = hg_tcp_recv(from, space);
@@ -30,10 +41,7 @@ static void pump(struct hg_relay_flow *f, struct hg_tcp_conn *from,
 		n = m->pkt_len;
 		if (hg_tcp_send(to, m) < 0)
 			return;
-		*bytes += n;
-		r->wctr[c2b ? HG_WC_relay_bytes_c2b : HG_WC_relay_bytes_b2c] +=
-			n;
-		f->vs->ctr[c2b ? HG_VSC_bytes_c2b : HG_VSC_bytes_b2c] += n;
+		count_moved(f, to, bytes, n);
 		space = n < space ? space - n : 0;
 	}
 	/* Half close travels on: the peer's FIN, once its bytes are out. */
@@ -178,16 +186,11 @@ static void client_readable(struct hg_tcp_conn *c)
 static void flush_closing(struct hg_relay_flow *f, struct hg_tcp_conn *from,
 			  struct hg_tcp_conn *to, uint64_t *bytes)
 {
-	struct hg_relay *r = f->vs->relay;
 	struct rte_mbuf *m = hg_tcp_recv(from, UINT32_MAX);
-	bool c2b = to == f->backend;
 
 	if (m == NULL)
 		return;
-	*bytes += m->pkt_len;
-	r->wctr[c2b ? HG_WC_relay_bytes_c2b : HG_WC_relay_bytes_b2c] +=
-		m->pkt_len;
-	f->vs->ctr[c2b ? HG_VSC_bytes_c2b : HG_VSC_bytes_b2c] += m->pkt_len;
+	count_moved(f, to, bytes, m->pkt_len);
 	hg_tcp_send(to, m);
 }
 
