@@ -194,6 +194,36 @@ struct hg_backend_config {
 
 enum hg_policy_kind { HG_POLICY_KIND_RR = 0, HG_POLICY_KIND_LEAST_CONN = 1 };
 
+#define HG_TLS_MAX_CERTS 4
+#define HG_TLS_PATH_MAX 256
+#define HG_TLS_LIST_MAX 256
+
+/* A certificate and its private key, PEM files read by the control plane
+ * only. SNI picks among a listener's certificates by the names in each
+ * certificate (subjectAltName DNS entries, else the CN); the first one is
+ * the default. */
+struct hg_tls_cert_config {
+	char cert[HG_TLS_PATH_MAX]; /* chain: leaf first */
+	char key[HG_TLS_PATH_MAX];
+};
+
+/* TLS termination on a virtual server. Strings use OpenSSL's syntax and
+ * are checked by the control plane when it builds the context. */
+struct hg_tls_config {
+	bool enabled; /* a "tls" object is present */
+	struct hg_tls_cert_config certs[HG_TLS_MAX_CERTS];
+	unsigned n_certs;
+	uint16_t min_version, max_version; /* HG_TLS_V12 / HG_TLS_V13 */
+	char ciphersuites[HG_TLS_LIST_MAX]; /* TLS 1.3 suites */
+	char ciphers[HG_TLS_LIST_MAX];      /* TLS 1.2 AEAD ECDHE suites */
+	char groups[HG_TLS_LIST_MAX];
+	char alpn[HG_TLS_LIST_MAX]; /* comma-separated, "" for none */
+	bool session_tickets;
+	unsigned ticket_lifetime_s; /* also the ticket key rotation period */
+	unsigned record_size;       /* largest plaintext per record sent */
+	unsigned handshake_timeout_s;
+};
+
 /* A plain TCP virtual server: a listener relayed to a backend pool. */
 struct hg_vs_config {
 	char name[HG_NAME_MAX];
@@ -209,6 +239,7 @@ struct hg_vs_config {
 	unsigned connect_timeout_s;
 	struct hg_backend_config backends[HG_VS_MAX_BACKENDS];
 	unsigned n_backends;
+	struct hg_tls_config tls; /* client side TLS, when tls.enabled */
 };
 
 struct hg_relay_config {

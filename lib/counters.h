@@ -79,7 +79,26 @@
 	X(relay_connect_failures)                                              \
 	X(relay_retries)                                                       \
 	X(relay_resets_propagated)                                             \
-	X(relay_killed)
+	X(relay_killed)                                                        \
+	X(tls_handshakes_started) /* client bytes first sent to the cp */     \
+	X(tls_handshakes_completed) /* keys arrived from the cp */            \
+	X(tls_handshakes_failed)                                               \
+	X(tls_handshake_timeouts)                                              \
+	X(tls_records_in)                                                      \
+	X(tls_records_out)                                                     \
+	X(tls_plain_bytes_in)                                                  \
+	X(tls_plain_bytes_out)                                                 \
+	X(tls_decrypt_failures) /* bad_record_mac sent, flow closed */         \
+	X(tls_bad_records) /* malformed framing or content, flow closed */    \
+	X(tls_key_updates_in)                                                  \
+	X(tls_key_updates_out)                                                 \
+	X(tls_alerts_in)                                                       \
+	X(tls_alerts_out)                                                      \
+	X(tls_close_notify_in)                                                 \
+	X(tls_close_notify_out)                                                \
+	X(tls_nomem) /* an mbuf for a record header or tag was missing */     \
+	X(tls_hs_bytes_to_cp)                                                  \
+	X(tls_hs_bytes_from_cp)
 
 /* Why a worker dropped a packet. Parsers in lib/pkt.h return these. */
 #define HG_DROP_REASONS(X)                                                     \
