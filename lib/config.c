@@ -211,8 +211,25 @@ static const struct field vs_fields[] = {
 	F_UINT(VC, connect_timeout_s, 1, 600, 10, 0),
 	F_UINT(VC, backend_down_s, 1, 3600, 10, 0),
 	F_UINT(VC, connect_retries, 0, 8, 1, 0),
+	F_CUSTOM(tls),
 };
 #undef VC
+
+#define TC struct hg_tls_config
+static const struct field tls_fields[] = {
+	F_CUSTOM(certificates),
+	F_CUSTOM(min_version),
+	F_CUSTOM(max_version),
+	F_CUSTOM(ciphersuites),
+	F_CUSTOM(ciphers),
+	F_CUSTOM(groups),
+	F_CUSTOM(alpn),
+	F_BOOL(TC, session_tickets, 1),
+	F_UINT(TC, ticket_lifetime_s, 60, 604800, 7200, 0),
+	F_UINT(TC, record_size, 512, 16384, 16384, 0),
+	F_UINT(TC, handshake_timeout_s, 1, 300, 10, 0),
+};
+#undef TC
 
 #define BC struct hg_backend_config
 static const struct field backend_fields[] = {
@@ -244,6 +261,12 @@ static const struct section top_section = SECTION(top_fields);
 static const struct section tcp_section = SECTION(tcp_fields);
 static const struct section listener_section = SECTION(listener_fields);
 static const struct section vs_section = SECTION(vs_fields);
+static const struct field tls_cert_fields[] = {
+	F_CUSTOM(cert),
+	F_CUSTOM(key),
+};
+static const struct section tls_section = SECTION(tls_fields);
+static const struct section tls_cert_section = SECTION(tls_cert_fields);
 static const struct section backend_section = SECTION(backend_fields);
 static const struct section relay_section = SECTION(relay_fields);
 
@@ -1011,6 +1034,134 @@ static int load_backend(json_t *o, const char *path, const struct hg_config *c,
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* TLS on a virtual server */
+
+static const char *const tls_version_names[] = {"1.2", "1.3", NULL};
+
+static int get_tls_version(json_t *o, const char *key, const char *path,
+			   uint16_t def, uint16_t *dst, struct errbuf *e)
+{
+	uint8_t i = 0;
+
+	*dst = def;
+	if (json_object_get(o, key) == NULL)
+		return 0;
+	if (get_enum(o, key, path, tls_version_names, &i, e) < 0)
+		return -1;
+	*dst = i == 0 ? HG_TLS_V12 : HG_TLS_V13;
+	return 0;
+}
+
+static int get_opt_str(json_t *o, const char *key, const char *parent,
+		       char *dst, size_t size, struct errbuf *e)
+{
+	char path[PATH_LEN];
+	const char *s = NULL;
+	int rc;
+
+	join(path, sizeof(path), parent, key);
+	rc = get_str(o, key, path, &s, e);
+	if (rc <= 0)
+		return rc;
+	return copy_str(dst, size, s, path, e);
+}
+
+/* "alpn": ["h2", "http/1.1"] is kept as "h2,http/1.1". */
+static int load_alpn(json_t *o, const char *parent, struct hg_tls_config *t,
+		     struct errbuf *e)
+{
+	json_t *arr = json_object_get(o, "alpn"), *v;
+	char path[PATH_LEN];
+	size_t i, used = 0;
+
+	join(path, sizeof(path), parent, "alpn");
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr))
+		return fail(e, path, "must be an array of protocol names");
+	json_array_foreach(arr, i, v) {
+		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+		size_t n = s != NULL ? strlen(s) : 0;
+
+		if (s == NULL || n == 0 || n > 255 ||
+		    n != json_string_length(v) || strchr(s, ',') != NULL)
+			return fail(e, path, "entry %zu: a protocol name of "
+				    "1 to 255 characters without commas", i);
+		if (used + n + 2 > sizeof(t->alpn))
+			return fail(e, path, "too long");
+		if (used > 0)
+			t->alpn[used++] = ',';
+		memcpy(t->alpn + used, s, n);
+		used += n;
+	}
+	return 0;
+}
+
+static int load_tls_cert(json_t *o, const char *path,
+			 struct hg_tls_cert_config *c, struct errbuf *e)
+{
+	if (!json_is_object(o))
+		return fail(e, path, "must be an object with cert and key");
+	if (check_keys(o, path, &tls_cert_section, e) < 0)
+		return -1;
+	if (get_required_str(o, "cert", path, c->cert, sizeof(c->cert), e) <
+		    0 ||
+	    get_required_str(o, "key", path, c->key, sizeof(c->key), e) < 0)
+		return -1;
+	return 0;
+}
+
+static int load_tls(json_t *o, const char *parent, struct hg_tls_config *t,
+		    struct errbuf *e)
+{
+	char path[PATH_LEN], cpath[PATH_LEN];
+	json_t *arr, *c;
+	size_t i;
+
+	join(path, sizeof(path), parent, "tls");
+	if (!json_is_object(o))
+		return fail(e, path, "must be an object");
+	if (load_section(o, path, &tls_section, t, e) < 0)
+		return -1;
+	t->enabled = true;
+	join(cpath, sizeof(cpath), path, "certificates");
+	arr = json_object_get(o, "certificates");
+	if (arr == NULL)
+		return fail(e, cpath, "required");
+	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
+	    json_array_size(arr) > HG_TLS_MAX_CERTS)
+		return fail(e, cpath, "must be an array of 1 to %d "
+			    "certificates", HG_TLS_MAX_CERTS);
+	json_array_foreach(arr, i, c) {
+		char epath[PATH_LEN];
+
+		if (snprintf(epath, sizeof(epath), "%s[%zu]", cpath, i) >=
+		    (int)sizeof(epath))
+			return fail(e, cpath, "path too long");
+		if (load_tls_cert(c, epath, &t->certs[i], e) < 0)
+			return -1;
+	}
+	t->n_certs = (unsigned)json_array_size(arr);
+	if (get_tls_version(o, "min_version", path, HG_TLS_V12,
+			    &t->min_version, e) < 0 ||
+	    get_tls_version(o, "max_version", path, HG_TLS_V13,
+			    &t->max_version, e) < 0)
+		return -1;
+	if (t->min_version > t->max_version) {
+		join(cpath, sizeof(cpath), path, "min_version");
+		return fail(e, cpath, "above max_version");
+	}
+	if (get_opt_str(o, "ciphersuites", path, t->ciphersuites,
+			sizeof(t->ciphersuites), e) < 0 ||
+	    get_opt_str(o, "ciphers", path, t->ciphers, sizeof(t->ciphers),
+			e) < 0 ||
+	    get_opt_str(o, "groups", path, t->groups, sizeof(t->groups), e) <
+		    0)
+		return -1;
+	return load_alpn(o, path, t, e);
+}
+
 static int load_vs(json_t *o, const char *path, struct hg_config *c,
 		   struct hg_vs_config *v, struct errbuf *e)
 {
@@ -1062,6 +1213,8 @@ static int load_vs(json_t *o, const char *path, struct hg_config *c,
 			return -1;
 	}
 	v->n_backends = (unsigned)json_array_size(arr);
+	if (json_object_get(o, "tls") != NULL)
+		return load_tls(json_object_get(o, "tls"), path, &v->tls, e);
 	return 0;
 }
 
@@ -1367,6 +1520,40 @@ static json_t *dump_listeners(const struct hg_config *cfg, bool *ok)
 	return arr;
 }
 
+static json_t *dump_tls(const struct hg_tls_config *t, bool *ok)
+{
+	json_t *o = json_object(), *certs = json_array(), *alpn = json_array();
+	const char *p = t->alpn;
+
+	emit_fields(o, &tls_section, t, ok);
+	for (unsigned i = 0; i < t->n_certs && i < HG_TLS_MAX_CERTS; i++) {
+		json_t *c = json_object();
+
+		set(c, "cert", json_string(t->certs[i].cert), ok);
+		set(c, "key", json_string(t->certs[i].key), ok);
+		if (certs == NULL || json_array_append_new(certs, c) < 0)
+			*ok = false;
+	}
+	set(o, "certificates", certs, ok);
+	set(o, "min_version", json_string(t->min_version == HG_TLS_V13
+						  ? "1.3" : "1.2"), ok);
+	set(o, "max_version", json_string(t->max_version == HG_TLS_V13
+						  ? "1.3" : "1.2"), ok);
+	set(o, "ciphersuites", json_string(t->ciphersuites), ok);
+	set(o, "ciphers", json_string(t->ciphers), ok);
+	set(o, "groups", json_string(t->groups), ok);
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (alpn == NULL ||
+		    json_array_append_new(alpn, json_stringn(p, n)) < 0)
+			*ok = false;
+		p += n + (p[n] == ',');
+	}
+	set(o, "alpn", alpn, ok);
+	return o;
+}
+
 static json_t *dump_vs(const struct hg_config *cfg, bool *ok)
 {
 	json_t *arr = json_array();
@@ -1395,6 +1582,8 @@ static json_t *dump_vs(const struct hg_config *cfg, bool *ok)
 				*ok = false;
 		}
 		set(o, "backends", bs, ok);
+		if (v->tls.enabled)
+			set(o, "tls", dump_tls(&v->tls, ok), ok);
 		if (arr == NULL || json_array_append_new(arr, o) < 0)
 			*ok = false;
 	}

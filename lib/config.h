@@ -77,6 +77,27 @@
  *     connect_retries   other backends tried after a failed connect,
  *                       0..8, default 1
  *     cc, backlog, syncookies   as for listeners
+ *     tls               optional: the virtual server terminates TLS (the
+ *                       handshake in the control plane, records in the
+ *                       data plane); backends get plain TCP
+ *       certificates[]  1..4 of {"cert": PEM chain path, "key": PEM key
+ *                       path}, both required; read by the control plane
+ *                       only; SNI picks by the certificate's names, the
+ *                       first is the default
+ *       min_version, max_version   "1.2" | "1.3", default "1.2", "1.3"
+ *       ciphersuites    TLS 1.3 suites, OpenSSL syntax; "" = all three
+ *                       AEAD suites; anything not AEAD is refused
+ *       ciphers         TLS 1.2 suites (ECDHE + AES-GCM or ChaCha20-
+ *                       Poly1305 only); "" = those, ECDSA first
+ *       groups          key exchange groups; "" = X25519:P-256:P-384
+ *       alpn            array of protocol names, server preference
+ *                       order, default none
+ *       session_tickets true (default) | false: resumption by ticket
+ *       ticket_lifetime_s 60..604800, default 7200; ticket keys rotate
+ *                       at this period (the previous key still decrypts)
+ *       record_size     largest plaintext per record sent, 512..16384,
+ *                       default 16384
+ *       handshake_timeout_s 1..300, default 10
  */
 #ifndef HG_CONFIG_H
 #define HG_CONFIG_H
@@ -84,6 +105,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tls_keys.h"
 
 #define HG_MAX_PORTS 8
 #define HG_MAX_WORKERS 16

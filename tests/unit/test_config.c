@@ -1024,3 +1024,91 @@ Test(config_file, lab_example)
 	cr_assert_eq(hg_config_load_file(path, &cfg, err, sizeof(err)), 0,
 		     "%s", err);
 }
+
+/* ------------------------------------------------------------------ */
+/* TLS on a virtual server */
+
+#define CFG_TLS(tls)                                                           \
+	"{'instance':'lab','ports':[" PORT0 "],'virtual_servers':[{"          \
+	"'name':'web','address':'10.0.0.1','port':443,"                      \
+	"'backends':[{'address':'10.0.0.7','port':8080}]" tls "}]}"
+#define CERT0 "{'cert':'/etc/hg/gw.pem','key':'/etc/hg/gw.key'}"
+
+Test(config_tls, defaults)
+{
+	const struct hg_tls_config *t = &cfg.vs[0].tls;
+
+	cr_assert_eq(load(CFG_TLS(",'tls':{'certificates':[" CERT0 "]}")), 0,
+		     "%s", err);
+	cr_expect(t->enabled);
+	cr_expect_eq(t->n_certs, 1);
+	cr_expect_str_eq(t->certs[0].cert, "/etc/hg/gw.pem");
+	cr_expect_str_eq(t->certs[0].key, "/etc/hg/gw.key");
+	cr_expect_eq(t->min_version, HG_TLS_V12);
+	cr_expect_eq(t->max_version, HG_TLS_V13);
+	cr_expect_str_eq(t->ciphersuites, "");
+	cr_expect_str_eq(t->alpn, "");
+	cr_expect(t->session_tickets);
+	cr_expect_eq(t->ticket_lifetime_s, 7200);
+	cr_expect_eq(t->record_size, 16384);
+	cr_expect_eq(t->handshake_timeout_s, 10);
+}
+
+Test(config_tls, absent_means_plain)
+{
+	cr_assert_eq(load(CFG_TLS("")), 0, "%s", err);
+	cr_expect_not(cfg.vs[0].tls.enabled);
+}
+
+Test(config_tls, every_field_and_round_trip)
+{
+	static const char *full = CFG_TLS(
+		",'tls':{'certificates':[" CERT0 ",{'cert':'b.pem','key':"
+		"'b.key'}],'min_version':'1.3','max_version':'1.3',"
+		"'ciphersuites':'TLS_AES_256_GCM_SHA384','ciphers':'',"
+		"'groups':'X25519','alpn':['h2','http/1.1'],"
+		"'session_tickets':false,'ticket_lifetime_s':600,"
+		"'record_size':4096,'handshake_timeout_s':5}");
+	const struct hg_tls_config *t = &cfg.vs[0].tls;
+
+	cr_assert_eq(load(full), 0, "%s", err);
+	cr_expect_eq(t->n_certs, 2);
+	cr_expect_eq(t->min_version, HG_TLS_V13);
+	cr_expect_str_eq(t->ciphersuites, "TLS_AES_256_GCM_SHA384");
+	cr_expect_str_eq(t->groups, "X25519");
+	cr_expect_str_eq(t->alpn, "h2,http/1.1");
+	cr_expect_not(t->session_tickets);
+	cr_expect_eq(t->record_size, 4096);
+	round_trip(full);
+}
+
+Test(config_tls, bad)
+{
+	expect_err(CFG_TLS(",'tls':{}"), "virtual_servers[0].tls.certificates: "
+					   "required");
+	expect_err(CFG_TLS(",'tls':{'certificates':[]}"), "certificates");
+	expect_err(CFG_TLS(",'tls':{'certificates':[{'cert':'a'}]}"),
+		   "certificates[0].key: required");
+	expect_err(CFG_TLS(",'tls':{'certificates':[{'cert':'a','key':'b',"
+			   "'pass':'x'}]}"),
+		   "certificates[0].pass: unknown field");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "],"
+			   "'min_version':'1.1'}"),
+		   "tls.min_version");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "],"
+			   "'min_version':'1.3','max_version':'1.2'}"),
+		   "above max_version");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "],"
+			   "'alpn':'h2'}"),
+		   "tls.alpn");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "],"
+			   "'alpn':['a,b']}"),
+		   "without commas");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "],"
+			   "'record_size':100}"),
+		   "tls.record_size");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "],"
+			   "'versions':['1.3']}"),
+		   "tls.versions: unknown field");
+	expect_err(CFG_TLS(",'tls':true"), "tls: must be an object");
+}
