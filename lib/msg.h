@@ -18,8 +18,9 @@
 #include "config.h"
 #include "counters.h"
 #include "ring.h"
+#include "tls_keys.h"
 
-#define HG_MSG_VERSION 1
+#define HG_MSG_VERSION 2
 #define HG_SLOT_SIZE 4096
 
 enum hg_msg_type {
@@ -34,6 +35,12 @@ enum hg_msg_type {
 	HG_MSG_FLOWS_REPLY = 7, /* dp -> cp, struct hg_flows_reply */
 	HG_MSG_FLOW_KILL = 8,   /* cp -> dp, struct hg_flow_kill */
 	HG_MSG_FLOW_KILL_REPLY = 9, /* dp -> cp, struct hg_flow_kill */
+	/* A TLS flow's handshake (see "TLS handshakes" below). */
+	HG_MSG_TLS_HS_DATA = 10,  /* dp -> cp, hg_tls_hs_data + bytes */
+	HG_MSG_TLS_HS_OUT = 11,   /* cp -> dp, hg_tls_hs_out + bytes */
+	HG_MSG_TLS_HS_DONE = 12,  /* cp -> dp, struct hg_tls_hs_done */
+	HG_MSG_TLS_HS_FAIL = 13,  /* cp -> dp, struct hg_tls_hs_end */
+	HG_MSG_TLS_HS_ABORT = 14, /* dp -> cp, struct hg_tls_hs_end */
 	HG_MSG_TYPE_COUNT
 };
 
@@ -145,11 +152,71 @@ struct hg_tcp_connect_reply {
 	uint16_t pad;
 };
 
+/* TLS handshakes. A client on a TLS virtual server is accepted by the data
+ * plane, which sends every byte the client sends (HS_DATA, in order, with
+ * its offset in the client's stream) to the control plane and keeps them.
+ * The control plane runs the handshake (OpenSSL) and answers with the
+ * bytes to send to the client (HS_OUT, in order), then either HS_DONE (the
+ * keys, and how many of the client's bytes the handshake used: the rest
+ * are records the data plane decrypts itself) or HS_FAIL (the flow ends
+ * after the HS_OUT bytes, usually an alert, are sent). HS_ABORT tells the
+ * control plane the flow is gone (client closed, handshake timed out).
+ * Messages name the flow by its id (lib/flow_table.h); answers for a flow
+ * that no longer exists are dropped. HS_DATA and HS_OUT carry a header and
+ * then `len` bytes: their payload length varies (hg_msg_check checks it
+ * against the header). */
+#define HG_TLS_HS_FIRST 1u /* hg_tls_hs_data.flags: the flow's first bytes */
+
+struct hg_tls_hs_data {
+	uint64_t flow;
+	uint64_t offset; /* of data[0] in the client's stream */
+	uint32_t worker;
+	uint32_t client_addr;
+	uint16_t client_port;
+	uint16_t vs;
+	uint16_t flags;
+	uint16_t len;
+	uint8_t data[];
+};
+
+struct hg_tls_hs_out {
+	uint64_t flow;
+	uint16_t len;
+	uint16_t pad[3];
+	uint8_t data[];
+};
+
+#define HG_TLS_HS_CHUNK (HG_MSG_MAX_PAYLOAD - sizeof(struct hg_tls_hs_data))
+
+struct hg_tls_hs_done {
+	uint64_t flow;
+	uint64_t consumed; /* client stream bytes the handshake used */
+	struct hg_tls_keys keys; /* the receiver wipes the slot after use */
+};
+
+enum hg_tls_hs_fail_reason {
+	HG_TLS_FAIL_HANDSHAKE = 1, /* the peer or OpenSSL ended it */
+	HG_TLS_FAIL_NO_CONTEXT,    /* no TLS context for this virtual server */
+	HG_TLS_FAIL_CHANNEL,       /* an answer could not be queued */
+	HG_TLS_FAIL_INTERNAL,
+};
+
+struct hg_tls_hs_end {
+	uint64_t flow;
+	uint32_t worker;
+	uint32_t reason; /* HS_FAIL: enum hg_tls_hs_fail_reason */
+};
+
 /* Builds and publishes one message on `r`. Returns 0, -1 when the ring is
  * full (the caller counts it; nothing blocks) or -2 when `len` does not fit
  * a slot. */
 int hg_msg_send(struct hg_ring *r, uint16_t type, uint64_t seq,
 		const void *payload, uint32_t len);
+
+/* The same for a message whose payload is `hdr` followed by `data`. */
+int hg_msg_send2(struct hg_ring *r, uint16_t type, uint64_t seq,
+		 const void *hdr, uint32_t hlen, const void *data,
+		 uint32_t dlen);
 
 /* Checks a received slot: version, known type, exact payload length.
  * Returns the message or NULL. */

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -108,4 +109,65 @@ Test(channel, attach_refuses_missing_and_foreign)
 	unique_name(name, sizeof(name));
 	cr_expect_eq(hg_chan_attach(&cp, name), -ENOENT);
 	cr_expect_eq(hg_chan_attach(&cp, "bad/name"), -EINVAL);
+}
+
+/* Messages with a header and a variable number of bytes: the length in
+ * the header must account for the whole payload, no more, no less. */
+Test(channel, variable_length_messages)
+{
+	void *mem = aligned_alloc(HG_CACHE_LINE,
+				  hg_ring_bytes(4, HG_SLOT_SIZE));
+	struct hg_ring *r = mem;
+	struct hg_tls_hs_data d = {.flow = 7, .len = 100};
+	struct hg_tls_hs_out o = {.flow = 7, .len = 3};
+	uint8_t bytes[HG_TLS_HS_CHUNK + 1] = {1, 2, 3};
+	struct hg_msg *raw;
+	const struct hg_msg *m;
+
+	cr_assert_not_null(mem);
+	cr_assert_eq(hg_ring_init(mem, 4, HG_SLOT_SIZE), 0);
+	cr_assert_eq(hg_msg_send2(r, HG_MSG_TLS_HS_DATA, 0, &d, sizeof(d),
+				  bytes, 100), 0);
+	m = hg_msg_check(hg_ring_peek(r));
+	cr_assert_not_null(m);
+	cr_expect_eq(((const struct hg_tls_hs_data *)(const void *)m->payload)
+			     ->data[1], 2);
+	hg_ring_release(r);
+
+	/* The header claims more than was sent: refused. */
+	d.len = 101;
+	cr_assert_eq(hg_msg_send2(r, HG_MSG_TLS_HS_DATA, 0, &d, sizeof(d),
+				  bytes, 100), 0);
+	cr_expect_null(hg_msg_check(hg_ring_peek(r)));
+	hg_ring_release(r);
+
+	/* A chunk as large as a slot allows fits; one byte more does not. */
+	cr_expect_eq(hg_msg_send2(r, HG_MSG_TLS_HS_DATA, 0, &d, sizeof(d),
+				  bytes, HG_TLS_HS_CHUNK + 1), -2);
+	d.len = HG_TLS_HS_CHUNK;
+	cr_assert_eq(hg_msg_send2(r, HG_MSG_TLS_HS_DATA, 0, &d, sizeof(d),
+				  bytes, HG_TLS_HS_CHUNK), 0);
+	cr_expect_not_null(hg_msg_check(hg_ring_peek(r)));
+	hg_ring_release(r);
+
+	cr_assert_eq(hg_msg_send2(r, HG_MSG_TLS_HS_OUT, 0, &o, sizeof(o),
+				  bytes, 3), 0);
+	cr_expect_not_null(hg_msg_check(hg_ring_peek(r)));
+	hg_ring_release(r);
+
+	/* Shorter than its header; and a length field far beyond the slot. */
+	raw = hg_ring_reserve(r);
+	raw->version = HG_MSG_VERSION;
+	raw->type = HG_MSG_TLS_HS_OUT;
+	raw->len = 4;
+	hg_ring_commit(r);
+	cr_expect_null(hg_msg_check(hg_ring_peek(r)));
+	hg_ring_release(r);
+	raw = hg_ring_reserve(r);
+	raw->type = HG_MSG_TLS_HS_DATA;
+	raw->len = 1u << 30;
+	hg_ring_commit(r);
+	cr_expect_null(hg_msg_check(hg_ring_peek(r)));
+	hg_ring_release(r);
+	free(mem);
 }
