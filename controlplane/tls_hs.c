@@ -1305,38 +1305,39 @@ static const char *check_header(const struct hg_tls_hs *hs)
 	return NULL;
 }
 
+/* The record being gathered, header included, once its header is in. */
+static size_t rec_total(const struct hg_tls_hs *hs)
+{
+	return REC_HDR + ((size_t)hs->rec[3] << 8 | hs->rec[4]);
+}
+
 enum hg_tls_hs_status hg_tls_hs_input(struct hg_tls_hs *hs, const uint8_t *in,
 				      size_t n, struct hg_tls_out *out)
 {
 	size_t off = 0;
 
 	while (hs->status == HG_TLS_HS_CONTINUE && off < n) {
-		size_t want, take;
+		bool had_header = hs->rec_len >= REC_HDR;
+		size_t want =
+		    (had_header ? rec_total(hs) : REC_HDR) - hs->rec_len;
+		size_t take = want < n - off ? want : n - off;
 
-		if (hs->rec_len < REC_HDR)
-			want = REC_HDR - hs->rec_len;
-		else
-			want = REC_HDR +
-			       ((size_t)hs->rec[3] << 8 | hs->rec[4]) -
-			       hs->rec_len;
-		take = want < n - off ? want : n - off;
 		memcpy(hs->rec + hs->rec_len, in + off, take);
 		hs->rec_len += take;
 		off += take;
-		if (take == want && hs->rec_len == REC_HDR) {
+		if (!had_header && hs->rec_len == REC_HDR) {
 			const char *reason = check_header(hs);
 
-			if (reason != NULL) {
-				if (strcmp(reason, "handshake_too_large") == 0)
-					return fail(hs, reason);
+			if (reason != NULL &&
+			    strcmp(reason, "handshake_too_large") == 0)
+				return fail(hs, reason);
+			if (reason != NULL)
 				return refuse_header(hs, out, reason);
-			}
 		}
-		if (hs->rec_len >= REC_HDR &&
-		    hs->rec_len ==
-			REC_HDR + ((size_t)hs->rec[3] << 8 | hs->rec[4]))
+		if (hs->rec_len >= REC_HDR && hs->rec_len == rec_total(hs))
 			feed_record(hs, out);
 	}
+	ERR_clear_error(); /* leave the thread's error queue as we found it */
 	return hs->status;
 }
 

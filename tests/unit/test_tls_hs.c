@@ -173,6 +173,8 @@ struct client_opts {
 	SSL_SESSION *session;
 	bool verify; /* with an empty trust store: always fails */
 	int seclevel;
+	const char *groups;
+	size_t fragment; /* the driver cuts handshake records this small */
 };
 
 struct client {
@@ -220,6 +222,8 @@ static void client_new(struct client *c, const struct client_opts *o)
 	}
 	if (o->session != NULL)
 		cr_assert(SSL_set_session(c->ssl, o->session));
+	if (o->groups != NULL)
+		cr_assert(SSL_set1_groups_list(c->ssl, o->groups));
 	c->in = BIO_new(BIO_s_mem());
 	c->out = BIO_new(BIO_s_mem());
 	SSL_set_bio(c->ssl, c->in, c->out);
@@ -269,6 +273,37 @@ struct conn {
 };
 
 static const char early_msg[] = "data in the Finished flight";
+
+/* Cuts the plaintext handshake records of buf into records of at most
+ * frag bytes (a handshake message may span records, RFC 8446 5.1). */
+static size_t reframe(uint8_t *buf, size_t n, size_t cap, size_t frag)
+{
+	static uint8_t tmp[32 * 1024];
+	size_t off = 0, m = 0;
+
+	while (off + 5 <= n) {
+		size_t len = (size_t)buf[off + 3] << 8 | buf[off + 4], p;
+
+		cr_assert_leq(off + 5 + len, n);
+		for (p = 0; p < len; p += frag) {
+			size_t l = len - p < frag ? len - p : frag;
+
+			if (buf[off] != 22)
+				l = len; /* other records stay whole */
+			cr_assert_leq(m + 5 + l, sizeof(tmp));
+			memcpy(tmp + m, buf + off, 3);
+			tmp[m + 3] = (uint8_t)(l >> 8);
+			tmp[m + 4] = (uint8_t)l;
+			memcpy(tmp + m + 5, buf + off + 5 + p, l);
+			m += 5 + l;
+		}
+		off += 5 + len;
+	}
+	cr_assert_eq(off, n);
+	cr_assert_leq(m, cap);
+	memcpy(buf, tmp, m);
+	return m;
+}
 
 static void feed(struct conn *k, const uint8_t *p, size_t n, size_t split)
 {
@@ -320,6 +355,8 @@ static void run(struct conn *k, struct hg_tls_server *s,
 					  (an alert) still goes */
 		}
 		n = client_take(&k->cl, buf, sizeof(buf));
+		if (round == 0 && o->fragment > 0)
+			n = reframe(buf, n, sizeof(buf), o->fragment);
 		if (round == 0) {
 			memcpy(k->first_flight, buf, n);
 			k->first_flight_len = n;
@@ -714,6 +751,49 @@ Test(tls_hs, tls13_byte_by_byte)
 Test(tls_hs, tls12_byte_by_byte)
 {
 	byte_by_byte(TLS1_2_VERSION, HG_TLS_V12);
+}
+
+/* A ClientHello in many small records. */
+Test(tls_hs, fragmented_client_hello)
+{
+	struct hg_tls_config cfg = base_cfg();
+	struct hg_tls_server *s = server_of(&cfg);
+	struct client_opts o = {.sni = "b.test", .fragment = 37};
+	struct conn *k = calloc(1, sizeof(*k));
+	struct hg_tls_keys keys;
+
+	run(k, s, &o, 0, false);
+	cr_assert_gt(k->first_flight_len, 5 * 5, "not fragmented");
+	expect_done(k, HG_TLS_V13, HG_TLS_AES_128_GCM_SHA256, &keys);
+	check_keys(k, &keys);
+	conn_free(k);
+	free(k);
+	hg_tls_server_free(s);
+}
+
+/* The client's key share is for a group we do not take: HelloRetryRequest,
+ * a second ClientHello, and the counts still hold. */
+Test(tls_hs, tls13_hello_retry_request)
+{
+	static const uint8_t hrr_random[32] = {
+	    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+	    0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+	    0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+	struct hg_tls_config cfg = base_cfg();
+	struct hg_tls_server *s = server_of(&cfg);
+	struct client_opts o = {.sni = "a.test", .groups = "X448:P-384"};
+	struct conn *k = calloc(1, sizeof(*k));
+	struct hg_tls_keys keys;
+
+	run(k, s, &o, 0, false);
+	cr_assert_geq(k->out.len, 11 + 32);
+	cr_assert_eq(memcmp(k->out.data + 11, hrr_random, 32), 0,
+		     "no HelloRetryRequest");
+	expect_done(k, HG_TLS_V13, HG_TLS_AES_128_GCM_SHA256, &keys);
+	check_keys(k, &keys);
+	conn_free(k);
+	free(k);
+	hg_tls_server_free(s);
 }
 
 /* The client's first application record rides with its Finished: the
