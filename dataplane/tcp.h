@@ -344,6 +344,8 @@ struct hg_tcp_conn *hg_tcp_conn_new(struct hg_tcp_stack *s,
 void hg_tcp_rtt_sample(struct hg_tcp_conn *c, uint32_t rtt_us);
 uint32_t hg_tcp_ts_now(const struct hg_tcp_conn *c);
 void hg_tcp_timer_fire(struct hg_timer *t, void *arg);
+/* The payload a data segment may carry now (MSS less SACK options). */
+uint32_t hg_tcp_seg_room(const struct hg_tcp_conn *c);
 
 #define HG_TCP_COUNT(s, name) ((s)->ctr[HG_WC_##name]++)
 #define HG_TCP_DROP(s, why) ((s)->drops[HG_DROP_##why]++)

@@ -330,7 +330,8 @@ static uint32_t sack_update(struct hg_tcp_conn *c, const struct rx *r)
 static void enter_recovery(struct hg_tcp_conn *c)
 {
 	struct hg_tcp_stack *s = c->stack;
-	uint32_t len = c->sndq_bytes < c->mss ? c->sndq_bytes : c->mss;
+	uint32_t room = hg_tcp_seg_room(c);
+	uint32_t len = c->sndq_bytes < room ? c->sndq_bytes : room;
 
 	HG_TCP_COUNT(s, tcp_fast_retransmits);
 	hg_cc_on_loss(&c->cc, c->snd_max - c->snd_una, s->now_us);

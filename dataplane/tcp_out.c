@@ -164,7 +164,37 @@ static struct rte_mbuf *sndq_slice(struct hg_tcp_conn *c, uint32_t off,
 	return head;
 }
 
-static void fill_opts(struct hg_tcp_conn *c, struct hg_tcp_opts *o)
+/* SACK blocks our segments carry now (RFC 2018: as many as fit, 3
+ * beside timestamps). */
+static unsigned sack_count(const struct hg_tcp_conn *c)
+{
+	unsigned n;
+
+	if (!(c->flags & HG_TCPF_SACK) || c->ooo.n == 0)
+		return 0;
+	n = c->ooo.n < HG_TCP_MAX_SACK ? c->ooo.n : HG_TCP_MAX_SACK;
+	if ((c->flags & HG_TCPF_TS) && n > 3)
+		n = 3;
+	return n;
+}
+
+/* The payload a data segment may carry now: the MSS (which already
+ * leaves room for timestamps) less the SACK option (2 NOPs, kind, length,
+ * 8 bytes a block), as Linux's tcp_current_mss. A full MSS of payload
+ * with SACK blocks on top would exceed the MTU: af_packet drops such
+ * frames silently, a real link would too. */
+uint32_t hg_tcp_seg_room(const struct hg_tcp_conn *c)
+{
+	unsigned n = sack_count(c);
+	uint32_t opt = n ? 4 + 8 * n : 0;
+
+	return c->mss > opt ? c->mss - opt : 1;
+}
+
+/* Options of a segment carrying `len` bytes: SACK blocks only as many as
+ * fit beside the payload within the MSS. */
+static void fill_opts(struct hg_tcp_conn *c, struct hg_tcp_opts *o,
+		      uint32_t len)
 {
 	memset(o, 0, sizeof(*o));
 	if (c->flags & HG_TCPF_TS) {
@@ -172,9 +202,18 @@ static void fill_opts(struct hg_tcp_conn *c, struct hg_tcp_opts *o)
 		o->tsval = hg_tcp_ts_now(c);
 		o->tsecr = c->ts_recent;
 	}
-	if ((c->flags & HG_TCPF_SACK) && c->ooo.n > 0) {
+	if (sack_count(c) > 0) {
 		struct hg_seqrange r[HG_TCP_MAX_SACK];
-		unsigned n = hg_seqset_sack_blocks(&c->ooo, r, HG_TCP_MAX_SACK);
+		unsigned max = sack_count(c), n;
+
+		if (len > 0) {
+			uint32_t spare = c->mss > len ? c->mss - len : 0;
+
+			max = spare >= 12 ? (spare - 4) / 8 : 0;
+			if (max > sack_count(c))
+				max = sack_count(c);
+		}
+		n = hg_seqset_sack_blocks(&c->ooo, r, max);
 
 		for (unsigned i = 0; i < n; i++) {
 			o->sack[i].start = r[i].start;
@@ -207,7 +246,7 @@ void hg_tcp_send_segment(struct hg_tcp_conn *c, uint32_t seq, uint32_t len,
 		}
 		s->ctr[HG_WC_tcp_bytes_out] += len;
 	}
-	fill_opts(c, &g.opts);
+	fill_opts(c, &g.opts, len);
 	g.window = window_field(c);
 	c->last_ack_sent = c->rcv_nxt;
 	c->unacked_segs = 0;
@@ -359,8 +398,8 @@ static bool recovery_send(struct hg_tcp_conn *c)
 	start = hg_seqset_next_hole(&c->sacked, c->rtx_next, &hole_len);
 	if (!hg_seq_lt(start, high) || !hg_seq_lt(start, c->snd_nxt))
 		return false;
-	if (hole_len == 0 || hole_len > c->mss)
-		hole_len = c->mss;
+	if (hole_len == 0 || hole_len > hg_tcp_seg_room(c))
+		hole_len = hg_tcp_seg_room(c);
 	if (hg_seq_gt(start + hole_len, c->snd_nxt))
 		hole_len = c->snd_nxt - start;
 	hg_tcp_retransmit(c, start, hole_len);
@@ -392,6 +431,7 @@ void hg_tcp_output(struct hg_tcp_conn *c)
 		uint32_t wnd = c->snd_wnd < c->cc.cwnd ? c->snd_wnd
 						       : c->cc.cwnd;
 		uint32_t flight = pipe(c);
+		uint32_t room = hg_tcp_seg_room(c);
 		uint32_t len;
 
 		if (hg_seq_gt(c->snd_nxt, fin_seq))
@@ -409,7 +449,7 @@ void hg_tcp_output(struct hg_tcp_conn *c)
 
 			usable = usable >= c->snd_wnd ? 0
 						      : c->snd_wnd - usable;
-			len = queued < c->mss ? queued : c->mss;
+			len = queued < room ? queued : room;
 			if (len > usable)
 				len = usable;
 			if (len > wnd - flight)
@@ -418,7 +458,7 @@ void hg_tcp_output(struct hg_tcp_conn *c)
 				break;
 			/* Sender SWS avoidance (RFC 9293 3.8.6.2.1): no
 			 * small segment while a full one may soon fit. */
-			if (len < c->mss && len < queued && flight > 0)
+			if (len < room && len < queued && flight > 0)
 				break;
 			hg_tcp_send_segment(
 				c, c->snd_nxt, len,

@@ -97,7 +97,8 @@ static void tail_probe(struct hg_tcp_conn *c)
 {
 	uint32_t fin_seq = c->snd_una + c->sndq_bytes;
 	uint32_t end = hg_seq_gt(c->snd_max, fin_seq) ? fin_seq : c->snd_max;
-	uint32_t len = end - c->snd_una < c->mss ? end - c->snd_una : c->mss;
+	uint32_t room = hg_tcp_seg_room(c);
+	uint32_t len = end - c->snd_una < room ? end - c->snd_una : room;
 
 	c->flags = (uint16_t)((c->flags & ~HG_TCPF_TLP_ARMED) |
 			      HG_TCPF_TLP_SENT);
@@ -213,7 +214,8 @@ static void rtx_fired(struct hg_tcp_conn *c)
 		hg_tcp_retransmit(c, c->snd_una, 0); /* only the FIN */
 		c->snd_nxt++;
 	} else {
-		uint32_t len = c->sndq_bytes < c->mss ? c->sndq_bytes : c->mss;
+		uint32_t room = hg_tcp_seg_room(c);
+		uint32_t len = c->sndq_bytes < room ? c->sndq_bytes : room;
 
 		hg_tcp_retransmit(c, c->snd_una, len);
 		c->snd_nxt += len;

@@ -724,3 +724,86 @@ Test(tcp, receive_window_closes_and_reopens)
 	cr_assert_geq(h_n_out, 1, "window update");
 	cr_expect_gt(h_last()->h.window, 1000);
 }
+
+/* While we hold out-of-order data, our data segments carry SACK blocks:
+ * the payload shrinks so options and payload stay within the MSS (a full
+ * segment plus 28 bytes of SACK would exceed the MTU and be dropped). */
+Test(tcp, data_segments_leave_room_for_sack_blocks)
+{
+	uint32_t iss = h_accept(100);
+	struct hg_tcp_opts a = ts(200, 0);
+	uint8_t buf[100] = {0};
+	uint32_t mss, total = 0, seq;
+
+	mss = h_conn->mss;
+	cr_assert_eq(mss, 1448);
+	/* Three holes on our receive side: three SACK blocks. */
+	for (int i = 1; i <= 3; i++)
+		h_send(PEER_PORT, LPORT, ISN_PEER + 1 + 200 * i, iss + 1,
+		       HG_TCP_ACK, 502, &a, buf, sizeof(buf));
+	cr_assert_eq(h_conn->ooo.n, 3);
+	h_clear();
+	/* Queue four segments' worth first (as from inside a callback),
+	 * then send. */
+	h_st.in_conn = h_conn;
+	for (int i = 0; i < 4; i++)
+		hg_tcp_send(h_conn, h_data(mss, 'z'));
+	h_st.in_conn = NULL;
+	hg_tcp_output(h_conn);
+	cr_assert_geq(h_n_out, 4);
+	seq = iss + 1;
+	for (unsigned i = 0; i < h_n_out; i++) {
+		struct seg_out *o = &h_out[i];
+
+		if (o->len == 0)
+			continue;
+		cr_expect_eq(o->h.seq, seq, "contiguous segments");
+		cr_expect_eq(o->h.opts.n_sack, 3, "the blocks ride along");
+		cr_expect_leq(o->h.hlen - 20 + o->len, 1460u,
+			      "options %u + payload %u within the MSS",
+			      o->h.hlen - 20, o->len);
+		if (total + o->len < 4 * mss)
+			cr_expect_eq(o->len, mss - 28, "MSS less 3 SACK blocks");
+		seq += o->len;
+		total += o->len;
+	}
+	cr_expect_eq(total, 4 * mss, "all of it sent (%u)", total);
+	/* The holes fill: full segments again. */
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1, HG_TCP_ACK, 502, &a,
+	       buf, 700);
+	cr_assert_eq(h_conn->ooo.n, 0);
+	h_clear();
+	hg_tcp_send(h_conn, h_data(mss, 'y'));
+	h_send(PEER_PORT, LPORT, ISN_PEER + 701, iss + 1 + total, HG_TCP_ACK,
+	       502, &a, NULL, 0);
+	for (unsigned i = 0; i < h_n_out; i++)
+		if (h_out[i].len > 0)
+			cr_expect_eq(h_out[i].len, mss,
+				     "no SACK blocks, a full segment");
+}
+
+/* The retransmission paths shrink the same way. */
+Test(tcp, retransmissions_leave_room_for_sack_blocks)
+{
+	uint32_t iss = h_accept(100);
+	struct hg_tcp_opts a = ts(200, 0);
+	uint8_t buf[100] = {0};
+	uint32_t mss;
+
+	mss = h_conn->mss;
+	h_send(PEER_PORT, LPORT, ISN_PEER + 201, iss + 1, HG_TCP_ACK, 502, &a,
+	       buf, sizeof(buf));
+	cr_assert_eq(h_conn->ooo.n, 1);
+	hg_tcp_send(h_conn, h_data(mss, 'z'));
+	h_clear();
+	/* Nothing comes back: the tail probe, then the RTO, resend. */
+	h_advance_ms(1500);
+	cr_assert_geq(h_n_out, 2);
+	cr_expect_geq(h_ctr[HG_WC_tcp_rto], 1);
+	for (unsigned i = 0; i < h_n_out; i++) {
+		if (h_out[i].len == 0)
+			continue;
+		cr_expect_eq(h_out[i].h.opts.n_sack, 1);
+		cr_expect_leq(h_out[i].h.hlen - 20 + h_out[i].len, 1460u);
+	}
+}
