@@ -124,9 +124,11 @@ uint64_t hg_tls_hs_consumed(const struct hg_tls_hs *hs);
  * traffic secret, key, IV and the next record's sequence number) and
  * wipes the engine's copy. rx is client -> gateway, tx the other way.
  * TLS 1.3: rx.seq is 0; tx.seq counts the NewSessionTicket records the
- * server already sent under the application key. TLS 1.2: both are 1
- * (each side's Finished used 0). Returns 0, or -1 (not DONE, or already
- * taken) with k zeroed. */
+ * server already sent under the application key (OpenSSL 3.0: 2 after a
+ * full handshake, 0 or 1 after a resumption, 0 with tickets off). TLS 1.2:
+ * the records each side sent after its ChangeCipherSpec, i.e. 1 (the
+ * Finished) unless a Finished came in fragments. Returns 0, or -1 (not
+ * DONE, or already taken) with k zeroed. */
 int hg_tls_hs_keys(struct hg_tls_hs *hs, struct hg_tls_keys *k);
 
 /* What was negotiated, for logs and flows; valid after DONE. */
