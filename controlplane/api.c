@@ -482,7 +482,7 @@ json_t *hg_api_stats(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
 }
 
 static const char *const relay_state_names[] = {"connecting", "open",
-						"closing"};
+						"closing", "handshake"};
 
 json_t *hg_api_flows(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
 		     unsigned n)
@@ -520,7 +520,7 @@ json_t *hg_api_flows(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
 					  (json_int_t)f->backend_port,
 					  "local_port",
 					  (json_int_t)f->local_port, "state",
-					  relay_state_names[f->state % 3],
+					  relay_state_names[f->state % 4],
 					  "age_ms", (json_int_t)f->age_ms,
 					  "idle_ms", (json_int_t)f->idle_ms,
 					  "bytes_c2b",

@@ -165,3 +165,17 @@ bool hg_cp_inbox_pop(struct hg_cp *cp, uint8_t slot[HG_SLOT_SIZE])
 	pthread_mutex_unlock(&cp->lock);
 	return got;
 }
+
+bool hg_cp_chan_send2(struct hg_cp *cp, unsigned worker, uint16_t type,
+		      const void *hdr, uint32_t hlen, const void *data,
+		      uint32_t dlen)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&cp->lock);
+	if (cp->attached && worker < cp->chan.hdr->n_workers)
+		ok = hg_msg_send2(hg_chan_to_dp(&cp->chan, worker), type, 0,
+				  hdr, hlen, data, dlen) == 0;
+	pthread_mutex_unlock(&cp->lock);
+	return ok;
+}

@@ -75,6 +75,8 @@ struct hg_cp {
 	uint64_t msgs_invalid;
 	uint64_t late_answers;
 	unsigned n_clients;
+
+	struct hg_cp_tls *tls; /* TLS handshakes (cp_tls.c) */
 };
 
 /* chan.c */
@@ -87,6 +89,10 @@ unsigned hg_cp_chan_broadcast(struct hg_cp *cp, uint16_t type, uint64_t seq,
  * full. */
 bool hg_cp_chan_send(struct hg_cp *cp, unsigned worker, uint16_t type,
 		     uint64_t seq, const void *payload, uint32_t len);
+/* The same for a payload in two pieces (a header and bytes). */
+bool hg_cp_chan_send2(struct hg_cp *cp, unsigned worker, uint16_t type,
+		      const void *hdr, uint32_t hlen, const void *data,
+		      uint32_t dlen);
 /* Pops one message off the inbox into `slot`; false when empty. */
 bool hg_cp_inbox_pop(struct hg_cp *cp, uint8_t slot[HG_SLOT_SIZE]);
 

@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "cp.h"
+#include "cp_tls.h"
 #include "flow_table.h"
 #include "hg_version.h"
 
@@ -315,8 +316,14 @@ static bool answers(const struct hg_pending_req *pr, uint16_t type)
 static json_t *answer_of(struct hg_cp *cp, struct hg_pending_req *pr)
 {
 	switch (pr->kind) {
-	case HG_PENDING_STATS:
-		return hg_api_stats(cp, pr->msgs, pr->received);
+	case HG_PENDING_STATS: {
+		json_t *o = hg_api_stats(cp, pr->msgs, pr->received);
+
+		/* The handshakes are the control plane's own counters. */
+		if (json_is_object(o) && json_object_get(o, "error") == NULL)
+			json_object_set_new(o, "tls", hg_cp_tls_stats(cp));
+		return o;
+	}
 	case HG_PENDING_CONNECT:
 		return hg_api_connect_reply(
 			(const void *)((struct hg_msg *)pr->msgs[0])->payload);
@@ -340,6 +347,12 @@ static void inbox_process(struct hg_cp *cp)
 		const struct hg_msg *m = (const struct hg_msg *)slot;
 		struct hg_pending_req **pp = &cp->pending, *pr;
 
+		if (m->type == HG_MSG_TLS_HS_DATA ||
+		    m->type == HG_MSG_TLS_HS_ABORT) {
+			hg_cp_tls_msg(cp, m);
+			continue;
+		}
+
 		while ((pr = *pp) != NULL && pr->seq != m->seq)
 			pp = &pr->next;
 		if (pr == NULL || !answers(pr, m->type) ||
@@ -353,6 +366,26 @@ static void inbox_process(struct hg_cp *cp)
 		*pp = pr->next;
 		pending_finish(cp, pr, answer_of(cp, pr));
 	}
+}
+
+/* Once a second: TLS ticket keys and stale handshakes; after the data
+ * plane went away, its handshakes are forgotten. */
+static void tls_tick(struct hg_cp *cp)
+{
+	static uint64_t last_s, seen_detaches;
+	uint64_t now_s = hg_monotonic_ns() / 1000000000ULL, detaches;
+
+	pthread_mutex_lock(&cp->lock);
+	detaches = cp->detaches;
+	pthread_mutex_unlock(&cp->lock);
+	if (detaches != seen_detaches) {
+		seen_detaches = detaches;
+		hg_cp_tls_forget_all(cp);
+	}
+	if (now_s == last_s)
+		return;
+	last_s = now_s;
+	hg_cp_tls_tick(cp);
 }
 
 static void pending_expire(struct hg_cp *cp)
@@ -594,6 +627,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hopgate-cp: %s: %s\n", config_path, err);
 		return 1;
 	}
+	cp->tls = hg_cp_tls_new(cp, err, sizeof(err));
+	if (cp->tls == NULL) {
+		fprintf(stderr, "hopgate-cp: %s: %s\n", config_path, err);
+		return 1;
+	}
 	if (realpath(config_path, cp->config_path) == NULL)
 		snprintf(cp->config_path, sizeof(cp->config_path), "%s",
 			 config_path);
@@ -644,6 +682,7 @@ int main(int argc, char **argv)
 				    errno != EAGAIN)
 					perror("hopgate-cp: timer");
 				pending_expire(cp);
+				tls_tick(cp);
 			} else if (fd == cp->inbox_fd) {
 				inbox_process(cp);
 			} else if (clients[fd] != NULL) {
@@ -671,6 +710,7 @@ int main(int argc, char **argv)
 		cp->pending = pr->next;
 		pending_free(pr);
 	}
+	hg_cp_tls_free(cp->tls);
 	unlink(cp->cfg.control.socket);
 	close(lfd);
 	close(lock_fd);

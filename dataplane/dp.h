@@ -62,6 +62,7 @@ struct hg_worker {
 	struct hg_tcp_stack tcp;
 	struct hg_relay relay;
 	struct rte_ring *steer; /* frames other workers received for us */
+	bool bell; /* messages for the control plane since the last ring */
 } __rte_cache_aligned;
 
 struct hg_dp {

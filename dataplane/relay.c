@@ -5,13 +5,14 @@
 #include <string.h>
 
 #include "relay.h"
+#include "relay_tls.h"
 
 #define WCOUNT(r, name) ((r)->wctr[HG_WC_##name]++)
 
 static const struct hg_tcp_ops client_ops, backend_ops;
 
 /* Counts n bytes moved towards `to`. */
-static void count_moved(struct hg_relay_flow *f, struct hg_tcp_conn *to,
+void hg_relay_count_moved(struct hg_relay_flow *f, struct hg_tcp_conn *to,
 			uint64_t *bytes, uint32_t n)
 {
 	bool c2b = to == f->backend;
@@ -41,7 +42,7 @@ static void pump(struct hg_relay_flow *f, struct hg_tcp_conn *from,
 		n = m->pkt_len;
 		if (hg_tcp_send(to, m) < 0)
 			return;
-		count_moved(f, to, bytes, n);
+		hg_relay_count_moved(f, to, bytes, n);
 		space = n < space ? space - n : 0;
 	}
 	/* Half close travels on: the peer's FIN, once its bytes are out. */
@@ -54,6 +55,10 @@ static void pump(struct hg_relay_flow *f, struct hg_tcp_conn *from,
 
 static void pump_both(struct hg_relay_flow *f)
 {
+	if (f->tls != NULL) {
+		hg_relay_tls_pump(f);
+		return;
+	}
 	if (f->state != HG_RELAY_OPEN)
 		return;
 	if (f->client && f->backend)
@@ -64,9 +69,12 @@ static void pump_both(struct hg_relay_flow *f)
 		     &f->client_fin_sent);
 }
 
-static void flow_free(struct hg_relay_flow *f)
+void hg_relay_flow_free(struct hg_relay_flow *f)
 {
 	struct hg_relay *r = f->vs->relay;
+
+	if (f->tls != NULL)
+		hg_relay_tls_flow_end(f);
 
 	if (f->backend_idx >= 0)
 		hg_pool_release(&f->vs->pool, f->backend_idx);
@@ -104,7 +112,7 @@ static int connect_backend(struct hg_relay_flow *f, int i)
 
 /* Picks and connects a backend not tried yet for this flow. Returns 0, or
  * -1 when none could be started. */
-static int start_backend(struct hg_relay_flow *f)
+int hg_relay_start_backend(struct hg_relay_flow *f)
 {
 	struct hg_relay *r = f->vs->relay;
 
@@ -151,7 +159,7 @@ static struct hg_relay_flow *flow_new(struct hg_relay_vs *vs,
 }
 
 /* Ends a flow whose client must be refused: RST to the client. */
-static void refuse(struct hg_relay_vs *vs, struct hg_tcp_conn *client)
+void hg_relay_refuse(struct hg_relay_vs *vs, struct hg_tcp_conn *client)
 {
 	vs->ctr[HG_VSC_refused]++;
 	hg_tcp_abort(client);
@@ -166,12 +174,18 @@ static void client_established(struct hg_tcp_conn *c)
 
 	if (f == NULL) {
 		c->ops = NULL;
-		refuse(vs, c);
+		hg_relay_refuse(vs, c);
 		return;
 	}
-	if (start_backend(f) < 0) {
+	if (vs->cfg->tls.enabled) {
+		/* The backend waits for the handshake: no backend
+		 * connection for a client that never completes one. */
+		hg_relay_tls_start(f);
+		return;
+	}
+	if (hg_relay_start_backend(f) < 0) {
 		WCOUNT(vs->relay, relay_no_backend);
-		refuse(vs, c); /* on_closed frees the flow */
+		hg_relay_refuse(vs, c); /* on_closed frees the flow */
 	}
 }
 
@@ -190,7 +204,7 @@ static void flush_closing(struct hg_relay_flow *f, struct hg_tcp_conn *from,
 
 	if (m == NULL)
 		return;
-	count_moved(f, to, bytes, m->pkt_len);
+	hg_relay_count_moved(f, to, bytes, m->pkt_len);
 	hg_tcp_send(to, m);
 }
 
@@ -202,7 +216,11 @@ static void client_closed(struct hg_tcp_conn *c, enum hg_tcp_close_reason why)
 	f->client = NULL;
 	if (f->backend != NULL) {
 		if (why == HG_TCP_CLOSE_NORMAL && f->state == HG_RELAY_OPEN) {
-			flush_closing(f, c, f->backend, &f->bytes_c2b);
+			if (f->tls != NULL)
+				hg_relay_tls_flush_client(f, c);
+			else
+				flush_closing(f, c, f->backend,
+					      &f->bytes_c2b);
 			/* Both FINs exchanged with the client: finish the
 			 * backend side once its queue drains. */
 			if (!f->backend_fin_sent) {
@@ -217,7 +235,7 @@ static void client_closed(struct hg_tcp_conn *c, enum hg_tcp_close_reason why)
 		hg_tcp_abort(f->backend);
 		f->backend = NULL;
 	}
-	flow_free(f);
+	hg_relay_flow_free(f);
 }
 
 static const struct hg_tcp_ops client_ops = {
@@ -267,21 +285,24 @@ static void backend_closed(struct hg_tcp_conn *b,
 		    __builtin_popcount(f->tried) <=
 			    (int)f->vs->cfg->connect_retries) {
 			WCOUNT(r, relay_retries);
-			if (start_backend(f) == 0)
+			if (hg_relay_start_backend(f) == 0)
 				return;
 		}
 		if (f->client != NULL) {
 			WCOUNT(r, relay_no_backend);
 			f->client->ops = NULL;
-			refuse(f->vs, f->client);
+			hg_relay_refuse(f->vs, f->client);
 			f->client = NULL;
 		}
-		flow_free(f);
+		hg_relay_flow_free(f);
 		return;
 	}
 	if (f->client != NULL) {
 		if (why == HG_TCP_CLOSE_NORMAL) {
-			flush_closing(f, b, f->client, &f->bytes_b2c);
+			if (f->tls != NULL)
+				hg_relay_tls_flush_backend(f, b);
+			else
+				flush_closing(f, b, f->client, &f->bytes_b2c);
 			if (!f->client_fin_sent) {
 				f->client_fin_sent = true;
 				hg_tcp_shutdown(f->client);
@@ -294,7 +315,7 @@ static void backend_closed(struct hg_tcp_conn *b,
 		hg_tcp_abort(f->client);
 		f->client = NULL;
 	}
-	flow_free(f);
+	hg_relay_flow_free(f);
 }
 
 static const struct hg_tcp_ops backend_ops = {
@@ -350,11 +371,12 @@ int hg_relay_init(struct hg_relay *r, struct hg_tcp_stack *tcp,
 		vs->listener = l;
 	}
 	r->n_vs = cfg->n_vs;
-	return 0;
+	return hg_relay_tls_init(r, cfg);
 }
 
 void hg_relay_free(struct hg_relay *r)
 {
+	hg_relay_tls_free_all(r);
 	hg_flow_table_free(&r->table);
 	free(r->flows);
 	r->flows = NULL;
@@ -374,7 +396,7 @@ int hg_relay_attach(struct hg_relay *r, struct hg_tcp_conn *client,
 		rte_pktmbuf_free(to_client);
 		if (f == NULL)
 			client->ops = NULL;
-		refuse(vs, client);
+		hg_relay_refuse(vs, client);
 		return -1;
 	}
 	f->first_to_backend = to_backend;
@@ -383,7 +405,7 @@ int hg_relay_attach(struct hg_relay *r, struct hg_tcp_conn *client,
 	b = hg_tcp_connect(r->tcp, p, laddr, addr, port, HG_CC_CUBIC,
 			   &backend_ops, f);
 	if (b == NULL) {
-		refuse(vs, client);
+		hg_relay_refuse(vs, client);
 		return -1;
 	}
 	f->backend = b;
@@ -490,6 +512,6 @@ int hg_relay_kill(struct hg_relay *r, uint64_t id)
 		hg_tcp_abort(f->client);
 		f->client = NULL;
 	}
-	flow_free(f);
+	hg_relay_flow_free(f);
 	return 0;
 }

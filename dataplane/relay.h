@@ -24,9 +24,11 @@ enum hg_relay_state {
 	HG_RELAY_CONNECTING = 0, /* client accepted, backend connecting */
 	HG_RELAY_OPEN,           /* bytes flowing */
 	HG_RELAY_CLOSING,        /* one side gone, the other finishing */
+	HG_RELAY_HANDSHAKE,      /* TLS: the control plane runs the handshake */
 };
 
 struct hg_relay_vs;
+struct hg_relay_tls; /* relay_tls.c: a TLS flow's record layer and queues */
 
 struct hg_relay_flow {
 	struct hg_flow_entry *entry;
@@ -41,6 +43,7 @@ struct hg_relay_flow {
 	uint64_t created_us;
 	uint64_t bytes_c2b, bytes_b2c;
 	struct rte_mbuf *first_to_backend; /* hg_relay_attach's bytes */
+	struct hg_relay_tls *tls; /* NULL on a plain TCP virtual server */
 };
 
 struct hg_relay;
@@ -64,6 +67,17 @@ struct hg_relay {
 	unsigned n_vs;
 	uint32_t (*port_addr)(void *ctx, uint32_t dst, uint8_t *port);
 	void *port_ctx;
+	/* TLS virtual servers: per-flow TLS state (one per table slot, only
+	 * when some virtual server terminates TLS), the worker's crypto
+	 * manager, handshakes in progress per virtual server oldest first
+	 * (for their timeout), and the way to the control plane. */
+	struct hg_relay_tls *tls;
+	void *imb; /* IMB_MGR */
+	struct hg_relay_tls *hs_head[HG_MAX_VS], *hs_tail[HG_MAX_VS];
+	uint32_t worker;
+	int (*to_cp)(void *ctx, uint16_t type, const void *hdr, uint32_t hlen,
+		     const void *data, uint32_t dlen);
+	void *cp_ctx;
 };
 
 /* Sets the relay up for the config's virtual servers on a worker's TCP
@@ -75,6 +89,14 @@ int hg_relay_init(struct hg_relay *r, struct hg_tcp_stack *tcp,
 		  uint32_t (*port_addr)(void *ctx, uint32_t dst, uint8_t *port),
 		  void *port_ctx);
 void hg_relay_free(struct hg_relay *r);
+
+/* Fires what is due (TLS handshake timeouts); called on the worker's
+ * timer tick. */
+void hg_relay_timers(struct hg_relay *r);
+
+/* A control plane message about a TLS flow (HG_MSG_TLS_HS_OUT, _DONE,
+ * _FAIL). `m` is the channel slot: a DONE's keys are wiped in it. */
+void hg_relay_tls_msg(struct hg_relay *r, struct hg_msg *m);
 
 /* The hook the later flows use: relay an established client connection
  * to backend addr:port, sending `to_backend` (may be NULL) first and

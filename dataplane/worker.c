@@ -61,6 +61,21 @@ static uint32_t port_addr(void *ctx, uint32_t dst, uint8_t *port)
 	return dp->ports[p].addr;
 }
 
+/* The relay's messages to the control plane (TLS handshakes); the
+ * doorbell rings once per loop, not per message. */
+static int relay_to_cp(void *ctx, uint16_t type, const void *hdr,
+		       uint32_t hlen, const void *data, uint32_t dlen)
+{
+	struct hg_worker *w = ctx;
+
+	if (hg_msg_send2(hg_chan_to_cp(&w->dp->chan, w->id), type, 0, hdr,
+			 hlen, data, dlen) != 0)
+		return -1;
+	w->ctr[HG_WC_chan_msgs_out]++;
+	w->bell = true;
+	return 0;
+}
+
 int hg_worker_tcp_init(struct hg_worker *w)
 {
 	const struct hg_config *cfg = &w->dp->cfg;
@@ -110,8 +125,13 @@ int hg_worker_tcp_init(struct hg_worker *w)
 		l->idle_timeout_ms = lc->idle_timeout_s * 1000;
 		l->syncookies = lc->syncookies;
 	}
-	return hg_relay_init(&w->relay, &w->tcp, cfg, w->ctr, port_addr,
-			     w->dp);
+	if (hg_relay_init(&w->relay, &w->tcp, cfg, w->ctr, port_addr,
+			  w->dp) < 0)
+		return -1;
+	w->relay.to_cp = relay_to_cp;
+	w->relay.cp_ctx = w;
+	w->relay.worker = w->id;
+	return 0;
 }
 
 void hg_worker_steer(struct hg_worker *w, unsigned owner, struct rte_mbuf *m,
@@ -242,6 +262,12 @@ static unsigned serve_channel(struct hg_worker *w)
 					   : -ENOENT;
 			answer(w, out, HG_MSG_FLOW_KILL_REPLY, m->seq, &k,
 			       sizeof(k));
+		} else if (m != NULL && (m->type == HG_MSG_TLS_HS_OUT ||
+					 m->type == HG_MSG_TLS_HS_DONE ||
+					 m->type == HG_MSG_TLS_HS_FAIL)) {
+			/* The slot is ours until released: a DONE's keys are
+			 * wiped in it. */
+			hg_relay_tls_msg(&w->relay, (struct hg_msg *)slot);
 		} else if (m != NULL && m->type == HG_MSG_TCP_CONNECT) {
 			struct hg_tcp_connect_reply cr;
 
@@ -253,8 +279,9 @@ static unsigned serve_channel(struct hg_worker *w)
 		 * plane's request times out; the data plane carries on. */
 		hg_ring_release(in);
 	}
-	if (n > 0)
+	if (n > 0 || w->bell)
 		hg_chan_ring_bell(ch);
+	w->bell = false;
 	return n;
 }
 
@@ -328,6 +355,7 @@ int hg_worker_main(void *arg)
 				hg_l3_timer(w, now);
 			w->tcp.now_us = hg_dp_now_us(dp, now);
 			hg_tcp_timers(&w->tcp);
+			hg_relay_timers(&w->relay);
 			if (w->id == 0 && now >= next_expire) {
 				next_expire = now + expire_tsc;
 				hg_neigh_expire(dp->neigh, now);

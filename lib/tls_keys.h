@@ -11,6 +11,7 @@
 #ifndef HG_TLS_KEYS_H
 #define HG_TLS_KEYS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HG_TLS_V12 0x0303
@@ -49,6 +50,15 @@ struct hg_tls_keys {
 	struct hg_tls_dir rx; /* records from the client */
 	struct hg_tls_dir tx; /* records to the client */
 };
+
+/* Clears key material where the compiler may not drop the stores. */
+static inline void hg_wipe(void *p, size_t n)
+{
+	volatile uint8_t *v = p;
+
+	while (n-- > 0)
+		*v++ = 0;
+}
 
 static inline unsigned hg_tls_key_len(uint8_t cipher)
 {
