@@ -62,6 +62,9 @@ struct cert {
 	X509 *leaf;
 	STACK_OF(X509) * chain; /* intermediates, may be NULL */
 	EVP_PKEY *key;
+	/* The names it answers for (DNS SANs sorted, else the CN): the
+	 * certificates of one name with other key types go with it. */
+	char names[512];
 };
 
 struct ticket_key {
@@ -369,6 +372,44 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void cert_names(X509 *x, char *out, size_t len)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
+					       NULL);
+	const char *names[32];
+	int n = 0;
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) &&
+			n < 32;
+	     i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type == GEN_DNS)
+			names[n++] = (const char *)ASN1_STRING_get0_data(
+				g->d.dNSName);
+	}
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(out + used, len - used, "%s%s",
+				 i ? "," : "", names[i]);
+
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		used += (size_t)w;
+	}
+	if (n == 0)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+					  NID_commonName, out, (int)len);
+	GENERAL_NAMES_free(gens);
+}
+
 static void cert_clear(struct cert *c)
 {
 	X509_free(c->leaf);
@@ -452,6 +493,7 @@ static int load_cert(struct cert *c, const struct hg_tls_cert_config *cc,
 		     cc->key, EVP_PKEY_get0_type_name(c->key));
 		return -1;
 	}
+	cert_names(c->leaf, c->names, sizeof(c->names));
 	if (X509_check_private_key(c->leaf, c->key) != 1) {
 		errf(err, errlen,
 		     "certs[%u].key: %s does not match certs[%u].cert %s", idx,
@@ -503,17 +545,38 @@ static int on_servername(SSL *ssl, int *alert, void *arg)
 }
 
 /* Runs before the TLS 1.2 suite and the signature algorithm are chosen,
- * so the connection only ever holds the one certificate SNI picked. */
+ * so the connection holds only the certificate SNI picked and, for the
+ * same names, those with other key types (an ECDSA and an RSA one):
+ * OpenSSL then picks by the client's suites and signature algorithms. */
 static int on_cert(SSL *ssl, void *arg)
 {
 	const struct hg_tls_server *s = arg;
 	const struct cert *c;
 	bool matched;
+	int have[HG_TLS_MAX_CERTS], n_have = 0;
 
 	c = pick_cert(s, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
 		      &matched);
 	SSL_certs_clear(ssl);
-	return SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1) == 1;
+	if (SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1) != 1)
+		return 0;
+	have[n_have++] = EVP_PKEY_get_base_id(c->key);
+	for (unsigned i = 0; i < s->n_certs; i++) {
+		const struct cert *o = &s->certs[i];
+		int type = EVP_PKEY_get_base_id(o->key), j;
+
+		if (o == c || strcmp(o->names, c->names) != 0)
+			continue;
+		for (j = 0; j < n_have && have[j] != type; j++)
+			;
+		if (j < n_have)
+			continue; /* that key type is taken */
+		if (SSL_use_cert_and_key(ssl, o->leaf, o->key, o->chain, 1) !=
+		    1)
+			return 0;
+		have[n_have++] = type;
+	}
+	return 1;
 }
 
 static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,

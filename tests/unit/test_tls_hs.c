@@ -1475,3 +1475,54 @@ Test(tls_hs, client_hello_seeds)
 	free(k);
 	hg_tls_server_free(s);
 }
+
+/* Two certificates for one name, ECDSA and RSA: the connection gets both,
+ * and OpenSSL picks by what the client can use. */
+static void key_type_case(struct hg_tls_server *s, int max_version,
+			  const char *ciphers, uint16_t version,
+			  uint8_t cipher, const char *want_type)
+{
+	struct client_opts o = {.sni = "a.test", .max_version = max_version,
+				.ciphers = ciphers};
+	struct conn *k = calloc(1, sizeof(*k));
+	struct hg_tls_keys keys;
+	X509 *peer;
+
+	run(k, s, &o, 0, false);
+	expect_done(k, version, cipher, &keys);
+	peer = SSL_get0_peer_certificate(k->cl.ssl);
+	cr_assert_not_null(peer);
+	cr_assert_eq(X509_check_host(peer, "a.test", 0, 0, NULL), 1);
+	cr_assert(EVP_PKEY_is_a(X509_get0_pubkey(peer), want_type),
+		  "%s: wanted a %s certificate", ciphers, want_type);
+	check_keys(k, &keys);
+	conn_free(k);
+	free(k);
+}
+
+Test(tls_hs, ecdsa_and_rsa_for_one_name)
+{
+	struct hg_tls_config cfg = base_cfg();
+	char cert[128], key[128];
+	struct hg_tls_server *s;
+
+	make_cert(cert, key, "a-rsa",
+		  EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), "a.test",
+		  "DNS:a.test");
+	snprintf(cfg.certs[1].cert, sizeof(cfg.certs[1].cert), "%s", cert);
+	snprintf(cfg.certs[1].key, sizeof(cfg.certs[1].key), "%s", key);
+	s = server_of(&cfg);
+	key_type_case(s, TLS1_2_VERSION, "ECDHE-RSA-AES128-GCM-SHA256",
+		      HG_TLS_V12, HG_TLS_AES_128_GCM_SHA256, "RSA");
+	key_type_case(s, TLS1_2_VERSION, "ECDHE-ECDSA-AES128-GCM-SHA256",
+		      HG_TLS_V12, HG_TLS_AES_128_GCM_SHA256, "EC");
+	/* Both offered: the server's order (ECDSA first) wins. */
+	key_type_case(s, TLS1_2_VERSION,
+		      "ECDHE-RSA-AES128-GCM-SHA256:"
+		      "ECDHE-ECDSA-AES128-GCM-SHA256",
+		      HG_TLS_V12, HG_TLS_AES_128_GCM_SHA256, "EC");
+	key_type_case(s, 0, NULL, HG_TLS_V13, HG_TLS_AES_128_GCM_SHA256, "EC");
+	hg_tls_server_free(s);
+	unlink(cert);
+	unlink(key);
+}
