@@ -5,15 +5,15 @@
 
 #include "bytes.h"
 
-#define COUNT(t, name) ((t)->wctr[HG_WC_##name]++)
+#define COUNT(t, name)	    ((t)->wctr[HG_WC_##name]++)
 #define COUNT_N(t, name, n) ((t)->wctr[HG_WC_##name] += (n))
 
 #define HDR_LEN 5
 /* Ciphertext per record at most: RFC 8446 5.2, RFC 5246 6.2.3. */
 #define MAX_CIPHERTEXT_13 (HG_TLS_REC_MAX_PLAIN + 256)
 #define MAX_CIPHERTEXT_12 (HG_TLS_REC_MAX_PLAIN + 2048)
-#define HS_KEY_UPDATE 24
-#define HS_CLIENT_HELLO 1
+#define HS_KEY_UPDATE	  24
+#define HS_CLIENT_HELLO	  1
 
 static inline uint32_t min32(uint32_t a, uint32_t b)
 {
@@ -58,7 +58,8 @@ static void list_read(const struct rte_mbuf *m, uint32_t off, uint32_t n,
 	while (n > 0) {
 		uint32_t k = min32(n, (uint32_t)m->data_len - off);
 
-		memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), k);
+		memcpy(dst, rte_pktmbuf_mtod_offset(m, const uint8_t *, off),
+		       k);
 		dst += k;
 		n -= k;
 		off = 0;
@@ -155,8 +156,8 @@ static struct rte_mbuf *list_copy(struct rte_mempool *pool,
 /* Splits m at k (0 < k < data_len): returns an indirect mbuf for its first
  * k bytes, and m keeps the rest. Both share the buffer, each its own
  * part, so both may be written in place but neither may grow. */
-static struct rte_mbuf *split_head(struct rte_mempool *pool,
-				   struct rte_mbuf *m, uint32_t k)
+static struct rte_mbuf *split_head(struct rte_mempool *pool, struct rte_mbuf *m,
+				   uint32_t k)
 {
 	struct rte_mbuf *mi = rte_pktmbuf_alloc(pool);
 
@@ -199,8 +200,8 @@ static int queue_copy_in(struct hg_tls_queue *q, struct rte_mempool *pool,
 	while (n > 0) {
 		struct rte_mbuf *tail = q->tail;
 		uint32_t room = tail != NULL && writable(tail)
-					? rte_pktmbuf_tailroom(tail)
-					: 0;
+				    ? rte_pktmbuf_tailroom(tail)
+				    : 0;
 		uint32_t k;
 
 		if (room == 0) {
@@ -337,7 +338,8 @@ static int chain_copy_in(struct chain *c, struct rte_mempool *pool,
 			c->gather = g;
 		}
 		k = min32(n, rte_pktmbuf_tailroom(g));
-		memcpy(rte_pktmbuf_mtod_offset(g, uint8_t *, g->data_len), p, k);
+		memcpy(rte_pktmbuf_mtod_offset(g, uint8_t *, g->data_len), p,
+		       k);
 		g->data_len = (uint16_t)(g->data_len + k);
 		c->head->pkt_len += k;
 		p += k;
@@ -373,8 +375,8 @@ static uint8_t check_header(const struct hg_tls_rec *t, const uint8_t *h,
 {
 	bool v13 = t->version == HG_TLS_V13;
 	/* Tag, TLS 1.3's inner type, TLS 1.2 AES-GCM's explicit nonce. */
-	unsigned min = HG_TLS_TAG_LEN + (v13 ? 1 : 0) +
-		       hg_tls_explicit_nonce_len(&t->rx);
+	unsigned min =
+	    HG_TLS_TAG_LEN + (v13 ? 1 : 0) + hg_tls_explicit_nonce_len(&t->rx);
 
 	*len = get16(h + 3);
 	/* TLS 1.3 protects every record as application_data and says to
@@ -382,7 +384,7 @@ static uint8_t check_header(const struct hg_tls_rec *t, const uint8_t *h,
 	 * TLS 1.2 names the version in every record. */
 	if (v13 ? h[0] != HG_TLS_CT_APPLICATION_DATA
 		: h[0] < HG_TLS_CT_CHANGE_CIPHER_SPEC ||
-			  h[0] > HG_TLS_CT_APPLICATION_DATA)
+		      h[0] > HG_TLS_CT_APPLICATION_DATA)
 		return HG_TLS_ALERT_UNEXPECTED_MESSAGE;
 	if (v13 ? h[1] != 3 : get16(h + 1) != HG_TLS_V12)
 		return HG_TLS_ALERT_DECODE_ERROR;
@@ -430,9 +432,8 @@ static enum hg_tls_rx app_data_in(struct hg_tls_rec *t,
 	if (len < HG_TLS_REC_SMALL) {
 		list_read(r, off, len, small);
 		list_free(r);
-		return chain_copy_in(out, pool, small, len) < 0
-			       ? nomem(t)
-			       : HG_TLS_RX_OK;
+		return chain_copy_in(out, pool, small, len) < 0 ? nomem(t)
+								: HG_TLS_RX_OK;
 	}
 	r = list_drop_front(r, off);
 	list_keep(r, len);
@@ -513,15 +514,15 @@ static enum hg_tls_rx handshake12_in(struct hg_tls_rec *t, struct rte_mbuf *r,
 	if (len > 0)
 		list_read(r, off, 1, &type);
 	list_free(r);
-	return bad(t, type == HS_CLIENT_HELLO ? HG_TLS_ALERT_NO_RENEGOTIATION
-					      : HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+	return bad(t, type == HS_CLIENT_HELLO
+			  ? HG_TLS_ALERT_NO_RENEGOTIATION
+			  : HG_TLS_ALERT_UNEXPECTED_MESSAGE);
 }
 
 /* A decrypted record's content, `len` bytes at `off` in r. */
-static enum hg_tls_rx content_in(struct hg_tls_rec *t,
-				 struct rte_mempool *pool, struct rte_mbuf *r,
-				 uint8_t type, uint32_t off, uint32_t len,
-				 struct chain *out)
+static enum hg_tls_rx content_in(struct hg_tls_rec *t, struct rte_mempool *pool,
+				 struct rte_mbuf *r, uint8_t type, uint32_t off,
+				 uint32_t len, struct chain *out)
 {
 	/* Nothing may come between the pieces of a handshake message. */
 	if (t->hs_len > 0 && type != HG_TLS_CT_HANDSHAKE)
@@ -533,75 +534,97 @@ static enum hg_tls_rx content_in(struct hg_tls_rec *t,
 		return alert_in(t, r, off, len);
 	case HG_TLS_CT_HANDSHAKE:
 		return t->version == HG_TLS_V13
-			       ? handshake13_in(t, r, off, len)
-			       : handshake12_in(t, r, off, len);
+			   ? handshake13_in(t, r, off, len)
+			   : handshake12_in(t, r, off, len);
 	default: /* change_cipher_spec after the handshake, or unknown */
 		list_free(r);
 		return bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
 	}
 }
 
-/* Opens the record r (`total` bytes, header `h` included) in place. */
+/* The scatter list of a record's body. A record in more mbufs than that
+ * can take (see HG_TLS_REC_SG_MAX) is compacted into new ones first.
+ * Returns the entries, or -1 (*rp freed) when mbufs ran out. */
+static int body_sg(struct rte_mempool *pool, struct rte_mbuf **rp, uint32_t off,
+		   uint32_t body, uint32_t total, struct hg_sg *sg)
+{
+	unsigned n = list_sg(*rp, off, body, sg, HG_TLS_REC_SG_MAX);
+	struct rte_mbuf *c;
+
+	if (n <= HG_TLS_REC_SG_MAX)
+		return (int)n;
+	c = list_copy(pool, *rp, 0, total);
+	list_free(*rp);
+	*rp = c;
+	if (c == NULL)
+		return -1;
+	return (int)list_sg(c, off, body, sg, HG_TLS_REC_SG_MAX);
+}
+
+/* Opens the record r (header `h`, `total` bytes) in place under the next
+ * receive sequence number. True when it was genuine. */
+static bool decrypt(struct hg_tls_rec *t, const struct rte_mbuf *r,
+		    const uint8_t *h, uint32_t total, const struct hg_sg *sg,
+		    unsigned n)
+{
+	uint8_t nonce[HG_TLS_IV_LEN], aad[HG_TLS_MAX_AAD], tag[HG_TLS_TAG_LEN];
+	uint8_t explicit[8] = {0};
+	unsigned ex = hg_tls_explicit_nonce_len(&t->rx);
+	uint32_t body = total - HDR_LEN - ex - HG_TLS_TAG_LEN;
+	size_t aad_len;
+
+	list_read(r, total - HG_TLS_TAG_LEN, HG_TLS_TAG_LEN, tag);
+	if (ex)
+		list_read(r, HDR_LEN, sizeof(explicit), explicit);
+	hg_tls_nonce(&t->rx, t->rx.seq, explicit, nonce);
+	if (t->version == HG_TLS_V13) {
+		memcpy(aad, h, HDR_LEN); /* the header as it came */
+		aad_len = HDR_LEN;
+	} else {
+		aad_len = hg_tls12_aad(aad, t->rx.seq, h[0], (uint16_t)body);
+	}
+	return hg_tls_open(t->mgr, &t->rx, nonce, aad, aad_len, sg, n, tag);
+}
+
+/* Opens the record r (header `h`, `total` bytes) and handles its content. */
 static enum hg_tls_rx open_record(struct hg_tls_rec *t,
 				  struct rte_mempool *pool, struct rte_mbuf *r,
 				  const uint8_t *h, uint32_t total,
 				  struct chain *out)
 {
 	struct hg_sg sg[HG_TLS_REC_SG_MAX];
-	uint8_t nonce[HG_TLS_IV_LEN], aad[HG_TLS_MAX_AAD], tag[HG_TLS_TAG_LEN];
-	uint8_t explicit[8];
-	unsigned ex = hg_tls_explicit_nonce_len(&t->rx), n;
-	uint32_t off = HDR_LEN + ex, body = total - off - HG_TLS_TAG_LEN;
-	size_t aad_len;
-	long type_at;
-	uint8_t type = 0;
+	uint32_t off = HDR_LEN + hg_tls_explicit_nonce_len(&t->rx);
+	uint32_t body = total - off - HG_TLS_TAG_LEN;
+	uint8_t type = h[0];
+	long len = body;
+	int n;
 
 	if (t->rx.seq == UINT64_MAX) { /* no wrap (RFC 8446 5.3) */
 		list_free(r);
 		return fatal(t, HG_TLS_ALERT_INTERNAL_ERROR);
 	}
-	n = list_sg(r, off, body, sg, HG_TLS_REC_SG_MAX);
-	if (n > HG_TLS_REC_SG_MAX) { /* see HG_TLS_REC_SG_MAX */
-		struct rte_mbuf *c = list_copy(pool, r, 0, total);
-
-		list_free(r);
-		if (c == NULL)
-			return nomem(t);
-		r = c;
-		n = list_sg(r, off, body, sg, HG_TLS_REC_SG_MAX);
-	}
-	list_read(r, total - HG_TLS_TAG_LEN, HG_TLS_TAG_LEN, tag);
-	if (ex)
-		list_read(r, HDR_LEN, 8, explicit);
-	hg_tls_nonce(&t->rx, t->rx.seq, explicit, nonce);
-	if (t->version == HG_TLS_V13) {
-		memcpy(aad, h, HDR_LEN);
-		aad_len = HDR_LEN;
-	} else {
-		aad_len = hg_tls12_aad(aad, t->rx.seq, h[0], (uint16_t)body);
-	}
-	if (!hg_tls_open(t->mgr, &t->rx, nonce, aad, aad_len, sg, n, tag)) {
+	n = body_sg(pool, &r, off, body, total, sg);
+	if (n < 0)
+		return nomem(t);
+	if (!decrypt(t, r, h, total, sg, (unsigned)n)) {
 		list_free(r);
 		COUNT(t, tls_decrypt_failures);
 		return fatal(t, HG_TLS_ALERT_BAD_RECORD_MAC);
 	}
 	t->rx.seq++;
 	COUNT(t, tls_records_in);
-	if (t->version == HG_TLS_V12) {
-		if (body > HG_TLS_REC_MAX_PLAIN) {
-			list_free(r);
-			return bad(t, HG_TLS_ALERT_RECORD_OVERFLOW);
-		}
-		return content_in(t, pool, r, h[0], off, body, out);
-	}
-	type_at = body > HG_TLS_REC_MAX_PLAIN + 1 ? -2
-						  : inner_type_at(sg, n, &type);
-	if (type_at < 0) {
+	/* TLS 1.3: content, type, padding; at most 2^14 + 1 bytes of them.
+	 * TLS 1.2: content, at most 2^14 bytes. */
+	if (t->version == HG_TLS_V13 && body <= HG_TLS_REC_MAX_PLAIN + 1)
+		len = inner_type_at(sg, (unsigned)n, &type);
+	else if (t->version == HG_TLS_V13 || body > HG_TLS_REC_MAX_PLAIN)
+		len = -2;
+	if (len < 0) {
 		list_free(r);
-		return bad(t, type_at == -2 ? HG_TLS_ALERT_RECORD_OVERFLOW
-					    : HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+		return bad(t, len == -2 ? HG_TLS_ALERT_RECORD_OVERFLOW
+					: HG_TLS_ALERT_UNEXPECTED_MESSAGE);
 	}
-	return content_in(t, pool, r, type, off, (uint32_t)type_at, out);
+	return content_in(t, pool, r, type, off, (uint32_t)len, out);
 }
 
 enum hg_tls_rx hg_tls_rec_open(struct hg_tls_rec *t, struct rte_mempool *pool,
@@ -648,7 +671,8 @@ enum hg_tls_rx hg_tls_rec_open(struct hg_tls_rec *t, struct rte_mempool *pool,
 	return rc;
 }
 
-/* --- sending --------------------------------------------------------------- */
+/* --- sending ---------------------------------------------------------------
+ */
 
 /* Room for the header (and explicit nonce) before the content, for the
  * inner type and tag after it: in the content's own first and last mbufs
@@ -656,8 +680,8 @@ enum hg_tls_rx hg_tls_rec_open(struct hg_tls_rec *t, struct rte_mempool *pool,
  * the record's list with *hdr and *trl pointing at those places, or NULL
  * (list freed). */
 static struct rte_mbuf *frame(struct rte_mempool *pool, struct rte_mbuf *m,
-			      uint32_t hdr_len, uint32_t trl_len,
-			      uint8_t **hdr, uint8_t **trl)
+			      uint32_t hdr_len, uint32_t trl_len, uint8_t **hdr,
+			      uint8_t **trl)
 {
 	struct rte_mbuf *last = list_last(m), *x;
 
@@ -866,7 +890,8 @@ fail:
 	return NULL;
 }
 
-/* --- life ------------------------------------------------------------------ */
+/* --- life ------------------------------------------------------------------
+ */
 
 int hg_tls_rec_init(struct hg_tls_rec *t, IMB_MGR *mgr,
 		    const struct hg_tls_keys *k, unsigned record_size,

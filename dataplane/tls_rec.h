@@ -103,7 +103,7 @@ struct hg_tls_rec {
 	uint16_t record_size; /* plaintext per sealed record, at most */
 	uint16_t version;     /* HG_TLS_V12 or HG_TLS_V13 */
 	uint8_t rx_state;     /* HG_TLS_RX_*: not OK means input is dropped */
-	uint8_t alert;        /* to send after HG_TLS_RX_FATAL; 0: none */
+	uint8_t alert;	      /* to send after HG_TLS_RX_FATAL; 0: none */
 	uint8_t peer_alert;   /* what the peer sent, when alert_received */
 	bool alert_received;
 	/* The peer's KeyUpdate asked for ours (TLS 1.3): send

@@ -20,8 +20,8 @@ static bool hash_ok(unsigned hash_len)
 	return hash_len == 32 || hash_len == 48;
 }
 
-static void hash_once(IMB_MGR *mgr, unsigned hash_len, const void *p,
-		      size_t n, uint8_t *out)
+static void hash_once(IMB_MGR *mgr, unsigned hash_len, const void *p, size_t n,
+		      uint8_t *out)
 {
 	if (hash_len == 48)
 		IMB_SHA384(mgr, p, n, out);
@@ -29,8 +29,8 @@ static void hash_once(IMB_MGR *mgr, unsigned hash_len, const void *p,
 		IMB_SHA256(mgr, p, n, out);
 }
 
-int hg_hmac(IMB_MGR *mgr, unsigned hash_len, const uint8_t *key,
-	    size_t key_len, const uint8_t *msg, size_t msg_len, uint8_t *out)
+int hg_hmac(IMB_MGR *mgr, unsigned hash_len, const uint8_t *key, size_t key_len,
+	    const uint8_t *msg, size_t msg_len, uint8_t *out)
 {
 	uint8_t k[SHA384_BLOCK] = {0};
 	uint8_t buf[SHA384_BLOCK + HG_HMAC_MAX_MSG];
@@ -108,10 +108,9 @@ int hg_hkdf_expand(IMB_MGR *mgr, unsigned hash_len, const uint8_t *prk,
 	return rc;
 }
 
-int hg_hkdf_expand_label(IMB_MGR *mgr, unsigned hash_len,
-			 const uint8_t *secret, const char *label,
-			 const uint8_t *context, size_t context_len,
-			 uint8_t *out, size_t out_len)
+int hg_hkdf_expand_label(IMB_MGR *mgr, unsigned hash_len, const uint8_t *secret,
+			 const char *label, const uint8_t *context,
+			 size_t context_len, uint8_t *out, size_t out_len)
 {
 	/* struct { uint16 length; opaque label<7..255>;
 	 *          opaque context<0..255>; } HkdfLabel; */
@@ -188,7 +187,7 @@ static void set_key(struct hg_tls_aead *c, IMB_MGR *mgr, const uint8_t *key)
 }
 
 int hg_tls_aead_init(struct hg_tls_aead *c, IMB_MGR *mgr, uint16_t version,
-		       uint8_t cipher, const struct hg_tls_dir *d)
+		     uint8_t cipher, const struct hg_tls_dir *d)
 {
 	memset(c, 0, sizeof(*c));
 	if (!cipher_ok(cipher) ||
@@ -301,15 +300,13 @@ static void gcm_run(IMB_MGR *mgr, const struct hg_tls_aead *c, bool enc,
 }
 
 static void chacha_run(IMB_MGR *mgr, const struct hg_tls_aead *c, bool enc,
-		       const uint8_t *nonce, const uint8_t *aad,
-		       size_t aad_len, const struct hg_sg *sg, unsigned n,
-		       uint8_t *tag)
+		       const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		       const struct hg_sg *sg, unsigned n, uint8_t *tag)
 {
 	DECLARE_ALIGNED(struct chacha20_poly1305_context_data ctx, 16);
 	unsigned i;
 
-	IMB_CHACHA20_POLY1305_INIT(mgr, c->k.chacha, &ctx, nonce, aad,
-				   aad_len);
+	IMB_CHACHA20_POLY1305_INIT(mgr, c->k.chacha, &ctx, nonce, aad, aad_len);
 	for (i = 0; i < n; i++) {
 		if (sg[i].len == 0)
 			continue;
@@ -396,17 +393,17 @@ static bool self_test(IMB_MGR *mgr)
 	/* Zero key, zero nonce, 16 zero bytes, no additional data:
 	 * ciphertext then tag. AES-GCM: the GCM spec's test cases 2 and 14. */
 	static const uint8_t gcm128[32] = {
-		0x03, 0x88, 0xda, 0xce, 0x60, 0xb6, 0xa3, 0x92, 0xf3, 0x28, 0xc2,
-		0xb9, 0x71, 0xb2, 0xfe, 0x78, 0xab, 0x6e, 0x47, 0xd4, 0x2c, 0xec,
-		0x13, 0xbd, 0xf5, 0x3a, 0x67, 0xb2, 0x12, 0x57, 0xbd, 0xdf};
+	    0x03, 0x88, 0xda, 0xce, 0x60, 0xb6, 0xa3, 0x92, 0xf3, 0x28, 0xc2,
+	    0xb9, 0x71, 0xb2, 0xfe, 0x78, 0xab, 0x6e, 0x47, 0xd4, 0x2c, 0xec,
+	    0x13, 0xbd, 0xf5, 0x3a, 0x67, 0xb2, 0x12, 0x57, 0xbd, 0xdf};
 	static const uint8_t gcm256[32] = {
-		0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e, 0x07, 0x4e, 0xc5,
-		0xd3, 0xba, 0xf3, 0x9d, 0x18, 0xd0, 0xd1, 0xc8, 0xa7, 0x99, 0x99,
-		0x6b, 0xf0, 0x26, 0x5b, 0x98, 0xb5, 0xd4, 0x8a, 0xb9, 0x19};
+	    0xce, 0xa7, 0x40, 0x3d, 0x4d, 0x60, 0x6b, 0x6e, 0x07, 0x4e, 0xc5,
+	    0xd3, 0xba, 0xf3, 0x9d, 0x18, 0xd0, 0xd1, 0xc8, 0xa7, 0x99, 0x99,
+	    0x6b, 0xf0, 0x26, 0x5b, 0x98, 0xb5, 0xd4, 0x8a, 0xb9, 0x19};
 	static const uint8_t chacha[32] = {
-		0x9f, 0x07, 0xe7, 0xbe, 0x55, 0x51, 0x38, 0x7a, 0x98, 0xba, 0x97,
-		0x7c, 0x73, 0x2d, 0x08, 0x0d, 0xc3, 0x4a, 0x88, 0x04, 0x73, 0x20,
-		0xf5, 0x2a, 0xa2, 0xc6, 0x68, 0x3e, 0xf8, 0x08, 0x4d, 0x2f};
+	    0x9f, 0x07, 0xe7, 0xbe, 0x55, 0x51, 0x38, 0x7a, 0x98, 0xba, 0x97,
+	    0x7c, 0x73, 0x2d, 0x08, 0x0d, 0xc3, 0x4a, 0x88, 0x04, 0x73, 0x20,
+	    0xf5, 0x2a, 0xa2, 0xc6, 0x68, 0x3e, 0xf8, 0x08, 0x4d, 0x2f};
 	/* SHA-256("abc") and SHA-384("abc"), FIPS 180-2's examples: first
 	 * and last bytes are enough to tell a working hash. */
 	uint8_t h[48];

@@ -39,8 +39,8 @@ void hg_imb_free(IMB_MGR *mgr);
  * buffer). hash_len 32 = SHA-256, 48 = SHA-384. Returns 0, or -1 for an
  * unknown hash or a message too long. */
 #define HG_HMAC_MAX_MSG 1024
-int hg_hmac(IMB_MGR *mgr, unsigned hash_len, const uint8_t *key,
-	    size_t key_len, const uint8_t *msg, size_t msg_len, uint8_t *out);
+int hg_hmac(IMB_MGR *mgr, unsigned hash_len, const uint8_t *key, size_t key_len,
+	    const uint8_t *msg, size_t msg_len, uint8_t *out);
 
 /* RFC 5869. Extract: PRK = HMAC(salt, IKM), salt_len 0 meaning hash_len
  * zero bytes; `prk` gets hash_len bytes. Expand: out_len at most
@@ -54,10 +54,9 @@ int hg_hkdf_expand(IMB_MGR *mgr, unsigned hash_len, const uint8_t *prk,
 
 /* RFC 8446 7.1: HKDF-Expand(secret, HkdfLabel(out_len, "tls13 " label,
  * context), out_len), `secret` hash_len bytes. Returns 0 or -1. */
-int hg_hkdf_expand_label(IMB_MGR *mgr, unsigned hash_len,
-			 const uint8_t *secret, const char *label,
-			 const uint8_t *context, size_t context_len,
-			 uint8_t *out, size_t out_len);
+int hg_hkdf_expand_label(IMB_MGR *mgr, unsigned hash_len, const uint8_t *secret,
+			 const char *label, const uint8_t *context,
+			 size_t context_len, uint8_t *out, size_t out_len);
 
 /* TLS 1.3, RFC 8446 7.3: the write key (hg_tls_key_len(cipher) bytes) and
  * IV (12 bytes) of a traffic secret. Returns 0 or -1. */
@@ -77,9 +76,9 @@ struct hg_tls_aead {
 		DECLARE_ALIGNED(struct gcm_key_data gcm, 16);
 		uint8_t chacha[32];
 	} k;
-	uint64_t seq; /* the next record's sequence number */
+	uint64_t seq;	  /* the next record's sequence number */
 	uint16_t version; /* HG_TLS_V12 or HG_TLS_V13 */
-	uint8_t cipher;   /* enum hg_tls_cipher */
+	uint8_t cipher;	  /* enum hg_tls_cipher */
 	uint8_t iv[HG_TLS_IV_LEN];
 	uint8_t secret[HG_TLS_MAX_SECRET]; /* TLS 1.3 only */
 };
@@ -88,7 +87,7 @@ struct hg_tls_aead {
  * and sequence number. Returns 0, or -1 for an unknown version or cipher
  * (the state is then wiped). */
 int hg_tls_aead_init(struct hg_tls_aead *c, IMB_MGR *mgr, uint16_t version,
-		       uint8_t cipher, const struct hg_tls_dir *d);
+		     uint8_t cipher, const struct hg_tls_dir *d);
 void hg_tls_aead_wipe(struct hg_tls_aead *c);
 
 /* TLS 1.3 KeyUpdate: the next secret, its key and IV, sequence number 0.
@@ -100,9 +99,10 @@ int hg_tls_aead_update(struct hg_tls_aead *c, IMB_MGR *mgr);
  * type, which belongs to the record layer, not here). */
 static inline unsigned hg_tls_explicit_nonce_len(const struct hg_tls_aead *c)
 {
-	return c->version == HG_TLS_V12 && c->cipher != HG_TLS_CHACHA20_POLY1305_SHA256
-		       ? 8
-		       : 0;
+	return c->version == HG_TLS_V12 &&
+		       c->cipher != HG_TLS_CHACHA20_POLY1305_SHA256
+		   ? 8
+		   : 0;
 }
 
 /* The 12-byte AEAD nonce of record `seq`. TLS 1.2 AES-GCM (RFC 5288):

@@ -39,12 +39,12 @@ struct config {
 };
 
 static const struct config configs[6] = {
-	{"13_aes128", HG_TLS_V13, HG_TLS_AES_128_GCM_SHA256},
-	{"13_aes256", HG_TLS_V13, HG_TLS_AES_256_GCM_SHA384},
-	{"13_chacha", HG_TLS_V13, HG_TLS_CHACHA20_POLY1305_SHA256},
-	{"12_aes128", HG_TLS_V12, HG_TLS_AES_128_GCM_SHA256},
-	{"12_aes256", HG_TLS_V12, HG_TLS_AES_256_GCM_SHA384},
-	{"12_chacha", HG_TLS_V12, HG_TLS_CHACHA20_POLY1305_SHA256},
+    {"13_aes128", HG_TLS_V13, HG_TLS_AES_128_GCM_SHA256},
+    {"13_aes256", HG_TLS_V13, HG_TLS_AES_256_GCM_SHA384},
+    {"13_chacha", HG_TLS_V13, HG_TLS_CHACHA20_POLY1305_SHA256},
+    {"12_aes128", HG_TLS_V12, HG_TLS_AES_128_GCM_SHA256},
+    {"12_aes256", HG_TLS_V12, HG_TLS_AES_256_GCM_SHA384},
+    {"12_chacha", HG_TLS_V12, HG_TLS_CHACHA20_POLY1305_SHA256},
 };
 
 /* Fixed, made-up keys: the same every run, so seeds stay valid. */
@@ -79,8 +79,8 @@ static uint32_t next_rnd(uint32_t *r)
 /* The next call's input: 1 to 8 segments of the stream. */
 static struct rte_mbuf *cut(const uint8_t **p, size_t *n, uint32_t *r)
 {
-	static const uint16_t sizes[] = {1, 2, 3, 5, 16, 100, 511, 512, 1500,
-					 2048};
+	static const uint16_t sizes[] = {1,   2,   3,	5,    16,
+					 100, 511, 512, 1500, 2048};
 	struct rte_mbuf *head = NULL, *tail = NULL;
 	unsigned segs = 1 + next_rnd(r) % 8;
 
@@ -146,17 +146,24 @@ static void write_seeds(const char *dir);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {"fuzz", "--no-huge", "-m", "64", "--no-pci",
-		       "--no-shconf", "--no-telemetry", "--log-level=error",
-		       "--lcores=0", "--file-prefix=hgfuzztlsrec"};
+	char *eal[] = {"fuzz",
+		       "--no-huge",
+		       "-m",
+		       "64",
+		       "--no-pci",
+		       "--no-shconf",
+		       "--no-telemetry",
+		       "--log-level=error",
+		       "--lcores=0",
+		       "--file-prefix=hgfuzztlsrec"};
 	const char *seeds = getenv("HG_FUZZ_TLS_REC_SEEDS");
 
 	(void)argc;
 	(void)argv;
 	if (rte_eal_init(RTE_DIM(eal), eal) < 0)
 		abort();
-	pool = rte_pktmbuf_pool_create("fz", POOL_SIZE, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	pool = rte_pktmbuf_pool_create(
+	    "fz", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	mgr = hg_imb_new();
 	if (pool == NULL || mgr == NULL)
 		abort();
@@ -202,7 +209,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-/* --- seeds ------------------------------------------------------------------ */
+/* --- seeds ------------------------------------------------------------------
+ */
 
 /* Seals one record as the client would. */
 static size_t craft(struct hg_tls_aead *a, uint8_t type, const uint8_t *pl,

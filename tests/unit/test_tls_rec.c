@@ -31,7 +31,7 @@
 #include "tls_rec.h"
 
 #define POOL_SIZE 8191
-#define BIG (200 * 1024)
+#define BIG	  (200 * 1024)
 
 static struct rte_mempool *pool;
 static IMB_MGR *mgr;
@@ -41,15 +41,21 @@ static unsigned pool_start;
 static void setup(void)
 {
 	static char prefix[64];
-	char *argv[] = {"test", "--no-huge", "-m", "64", "--no-pci",
-			"--no-shconf", "--no-telemetry", "--log-level=error",
-			"--lcores=0", prefix};
+	char *argv[] = {"test",
+			"--no-huge",
+			"-m",
+			"64",
+			"--no-pci",
+			"--no-shconf",
+			"--no-telemetry",
+			"--log-level=error",
+			"--lcores=0",
+			prefix};
 
-	snprintf(prefix, sizeof(prefix), "--file-prefix=hgtlsrec%d",
-		 getpid());
+	snprintf(prefix, sizeof(prefix), "--file-prefix=hgtlsrec%d", getpid());
 	cr_assert_geq(rte_eal_init(RTE_DIM(argv), argv), 0);
-	pool = rte_pktmbuf_pool_create("tr", POOL_SIZE, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	pool = rte_pktmbuf_pool_create(
+	    "tr", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	cr_assert_not_null(pool);
 	pool_start = rte_mempool_in_use_count(pool);
 	mgr = hg_imb_new();
@@ -89,19 +95,18 @@ static const struct suite S13_AES128 = {"TLS 1.3 AES-128-GCM", HG_TLS_V13,
 static const struct suite S13_AES256 = {"TLS 1.3 AES-256-GCM", HG_TLS_V13,
 					"TLS_AES_256_GCM_SHA384", false,
 					HG_TLS_AES_256_GCM_SHA384};
-static const struct suite S13_CHACHA = {
-	"TLS 1.3 ChaCha20-Poly1305", HG_TLS_V13, "TLS_CHACHA20_POLY1305_SHA256",
-	false, HG_TLS_CHACHA20_POLY1305_SHA256};
+static const struct suite S13_CHACHA = {"TLS 1.3 ChaCha20-Poly1305", HG_TLS_V13,
+					"TLS_CHACHA20_POLY1305_SHA256", false,
+					HG_TLS_CHACHA20_POLY1305_SHA256};
 static const struct suite S12_AES128 = {
-	"TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256", HG_TLS_V12,
-	"ECDHE-ECDSA-AES128-GCM-SHA256", false, HG_TLS_AES_128_GCM_SHA256};
+    "TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256", HG_TLS_V12,
+    "ECDHE-ECDSA-AES128-GCM-SHA256", false, HG_TLS_AES_128_GCM_SHA256};
 static const struct suite S12_AES256 = {
-	"TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384", HG_TLS_V12,
-	"ECDHE-RSA-AES256-GCM-SHA384", true, HG_TLS_AES_256_GCM_SHA384};
+    "TLS 1.2 ECDHE-RSA-AES256-GCM-SHA384", HG_TLS_V12,
+    "ECDHE-RSA-AES256-GCM-SHA384", true, HG_TLS_AES_256_GCM_SHA384};
 static const struct suite S12_CHACHA = {
-	"TLS 1.2 ECDHE-ECDSA-CHACHA20-POLY1305", HG_TLS_V12,
-	"ECDHE-ECDSA-CHACHA20-POLY1305", false,
-	HG_TLS_CHACHA20_POLY1305_SHA256};
+    "TLS 1.2 ECDHE-ECDSA-CHACHA20-POLY1305", HG_TLS_V12,
+    "ECDHE-ECDSA-CHACHA20-POLY1305", false, HG_TLS_CHACHA20_POLY1305_SHA256};
 
 struct peer {
 	const struct suite *s;
@@ -209,13 +214,12 @@ static void ossl_expand_label(uint8_t cipher, const uint8_t *secret,
 	memcpy(info + il, label, ll);
 	il += ll;
 	info[il++] = 0;
-	p[0] = OSSL_PARAM_construct_utf8_string(
-		OSSL_KDF_PARAM_DIGEST, (char *)digest_of(cipher), 0);
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+						(char *)digest_of(cipher), 0);
 	p[1] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
 	p[2] = OSSL_PARAM_construct_octet_string(
-		OSSL_KDF_PARAM_KEY, (void *)secret, hg_tls_hash_len(cipher));
-	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-						 il);
+	    OSSL_KDF_PARAM_KEY, (void *)secret, hg_tls_hash_len(cipher));
+	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, il);
 	p[4] = OSSL_PARAM_construct_end();
 	cr_assert_eq(EVP_KDF_derive(kc, out, n, p), 1);
 	EVP_KDF_CTX_free(kc);
@@ -232,8 +236,7 @@ static void dir13(struct hg_tls_dir *d, uint8_t cipher, const char *line)
 			  hg_tls_key_len(cipher));
 	ossl_expand_label(cipher, d->secret, "iv", d->iv, HG_TLS_IV_LEN);
 	/* Ours must agree with OpenSSL's. */
-	cr_assert_eq(hg_tls13_traffic_keys(mgr, cipher, d->secret, key, iv),
-		     0);
+	cr_assert_eq(hg_tls13_traffic_keys(mgr, cipher, d->secret, key, iv), 0);
 	cr_assert_eq(memcmp(key, d->key, hg_tls_key_len(cipher)), 0);
 	cr_assert_eq(memcmp(iv, d->iv, HG_TLS_IV_LEN), 0);
 	d->seq = 0;
@@ -257,7 +260,7 @@ static void keys12(struct peer *p)
 	SSL_get_server_random(p->s_ssl, seed + 13, 32);
 	SSL_get_client_random(p->s_ssl, seed + 45, 32);
 	prm[0] = OSSL_PARAM_construct_utf8_string(
-		OSSL_KDF_PARAM_DIGEST, (char *)digest_of(p->s->cipher), 0);
+	    OSSL_KDF_PARAM_DIGEST, (char *)digest_of(p->s->cipher), 0);
 	prm[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET,
 						   master, ml);
 	prm[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, seed,
@@ -275,8 +278,9 @@ static void keys12(struct peer *p)
 
 static void peer_up(struct peer *p, const struct suite *s)
 {
-	EVP_PKEY *k = s->rsa ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
-			     : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *k = s->rsa
+			  ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
+			  : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *x;
 	int v = s->version == HG_TLS_V13 ? TLS1_3_VERSION : TLS1_2_VERSION;
 
@@ -350,7 +354,8 @@ static void peer_down(struct peer *p)
 	OPENSSL_cleanse(&p->keys, sizeof(p->keys));
 }
 
-/* --- mbufs ------------------------------------------------------------------ */
+/* --- mbufs ------------------------------------------------------------------
+ */
 
 enum room { ROOM_NORMAL, ROOM_NO_TAIL, ROOM_NONE };
 
@@ -438,7 +443,8 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 		p[i] = (uint8_t)((i * 131 + seed) ^ (i >> 8));
 }
 
-/* --- client -> gateway ------------------------------------------------------ */
+/* --- client -> gateway ------------------------------------------------------
+ */
 
 /* The client writes `n` bytes in writes of `chunk` (several records). */
 static size_t client_write(struct peer *p, const uint8_t *data, size_t n,
@@ -455,8 +461,8 @@ static size_t client_write(struct peer *p, const uint8_t *data, size_t n,
 /* Feeds wire bytes to hg_tls_rec_open as segments of the given sizes,
  * `per_call` segments per call; appends the plaintext to out. Returns the
  * last result. */
-static enum hg_tls_rx feed(struct hg_tls_rec *t, const uint8_t *wire,
-			   size_t n, const unsigned *sizes, unsigned ns,
+static enum hg_tls_rx feed(struct hg_tls_rec *t, const uint8_t *wire, size_t n,
+			   const unsigned *sizes, unsigned ns,
 			   unsigned per_call, uint8_t *out, size_t *out_len,
 			   size_t out_max)
 {
@@ -505,11 +511,11 @@ static void rx_case(struct peer *p, struct hg_tls_rec *t, size_t n,
 	cr_assert_leq(n, sizeof(data));
 	fill(data, n, (uint32_t)(n + chunk));
 	wn = client_write(p, data, n, chunk, wire, sizeof(wire));
-	cr_assert_eq(feed(t, wire, wn, pat, np, per_call, got, &gn,
-			  sizeof(got)),
-		     HG_TLS_RX_OK);
-	cr_assert_eq(gn, n, "%s: %zu plaintext bytes, want %zu", p->s->name,
-		     gn, n);
+	cr_assert_eq(
+	    feed(t, wire, wn, pat, np, per_call, got, &gn, sizeof(got)),
+	    HG_TLS_RX_OK);
+	cr_assert_eq(gn, n, "%s: %zu plaintext bytes, want %zu", p->s->name, gn,
+		     n);
 	cr_assert_eq(memcmp(got, data, n), 0, "%s: plaintext differs",
 		     p->s->name);
 	cr_assert_eq(t->held.len, 0, "nothing held between records");
@@ -538,15 +544,14 @@ static void client_read(struct peer *p, uint8_t *out, size_t *len, size_t max)
 
 /* Checks the records we sent: well framed, at most record_size plaintext
  * each. Returns how many. */
-static unsigned check_records(const struct peer *p, const uint8_t *w,
-			      size_t n, unsigned record_size)
+static unsigned check_records(const struct peer *p, const uint8_t *w, size_t n,
+			      unsigned record_size)
 {
 	unsigned over = 16 + (p->s->version == HG_TLS_V13 ? 1 : 0) +
 			(p->s->version == HG_TLS_V12 &&
-					 p->s->cipher !=
-						 HG_TLS_CHACHA20_POLY1305_SHA256
-				 ? 8
-				 : 0);
+				 p->s->cipher != HG_TLS_CHACHA20_POLY1305_SHA256
+			     ? 8
+			     : 0);
 	unsigned count = 0;
 	size_t off = 0;
 
@@ -656,7 +661,7 @@ static void run_suite(const struct suite *s)
 	cr_assert_eq(ctr[HG_WC_tls_nomem], 0);
 	cr_assert_eq(ctr[HG_WC_tls_plain_bytes_out],
 		     100 + 60000 + 60000 + 20000 + 3000 + 50000 + 30000 +
-			     20000 + 7000 + 9000 + 50);
+			 20000 + 7000 + 9000 + 50);
 	hg_tls_rec_free(&t);
 	peer_down(&p);
 	expect_no_leak();
@@ -753,8 +758,8 @@ static void key_update_from_client(bool answer_explicitly)
 	expect_client_reads(&p, "reply");
 	/* And on, both ways, under the new keys. */
 	gn = 0;
-	wn = client_write(&p, (const uint8_t *)"more", 4, 4, wire,
-			  sizeof(wire));
+	wn =
+	    client_write(&p, (const uint8_t *)"more", 4, 4, wire, sizeof(wire));
 	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
 	cr_assert_eq(gn, 4);
 	send_to_client(&p, hg_tls_rec_seal(&t, pool,
@@ -788,9 +793,10 @@ Test(tls_rec, key_update_from_gateway)
 	/* Ours, asking for the client's: the client answers with its own
 	 * KeyUpdate before its next data. */
 	send_to_client(&p, hg_tls_rec_key_update(&t, pool, true));
-	send_to_client(&p, hg_tls_rec_seal(&t, pool,
-					   mk_chain((const uint8_t *)"new key", 7,
-						    pat_big, 1, ROOM_NORMAL)));
+	send_to_client(&p,
+		       hg_tls_rec_seal(&t, pool,
+				       mk_chain((const uint8_t *)"new key", 7,
+						pat_big, 1, ROOM_NORMAL)));
 	expect_client_reads(&p, "new key");
 	wn = client_write(&p, (const uint8_t *)"answer", 6, 6, wire,
 			  sizeof(wire));
@@ -818,7 +824,8 @@ Test(tls_rec, key_update_not_in_tls12)
 	expect_no_leak();
 }
 
-/* --- forgeries, alerts, closing --------------------------------------------- */
+/* --- forgeries, alerts, closing ---------------------------------------------
+ */
 
 static void flipped_byte(const struct suite *s)
 {
@@ -830,15 +837,15 @@ static void flipped_byte(const struct suite *s)
 
 	peer_up(&p, s);
 	rec_up(&t, &p, 16384);
-	wn = client_write(&p, (const uint8_t *)"good", 4, 4, wire,
-			  sizeof(wire));
+	wn =
+	    client_write(&p, (const uint8_t *)"good", 4, 4, wire, sizeof(wire));
 	wn += client_write(&p, (const uint8_t *)"tampered", 8, 8, wire + wn,
 			   sizeof(wire) - wn);
 	wire[wn - 20] ^= 0x40; /* in the second record's body or tag */
-	cr_assert_eq(hg_tls_rec_open(&t, pool,
-				     mk_chain(wire, wn, pat_big, 1, ROOM_NORMAL),
-				     &plain),
-		     HG_TLS_RX_FATAL);
+	cr_assert_eq(
+	    hg_tls_rec_open(
+		&t, pool, mk_chain(wire, wn, pat_big, 1, ROOM_NORMAL), &plain),
+	    HG_TLS_RX_FATAL);
 	cr_assert_null(plain, "no plaintext with a fatal result");
 	cr_assert_eq(t.alert, HG_TLS_ALERT_BAD_RECORD_MAC);
 	cr_assert_eq(ctr[HG_WC_tls_decrypt_failures], 1);
@@ -849,8 +856,8 @@ static void flipped_byte(const struct suite *s)
 	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_FATAL);
 	cr_assert_eq(gn, 0);
 	/* The alert goes out and the client sees it. */
-	send_to_client(&p, hg_tls_rec_alert(&t, pool, HG_TLS_ALERT_FATAL,
-					    t.alert));
+	send_to_client(&p,
+		       hg_tls_rec_alert(&t, pool, HG_TLS_ALERT_FATAL, t.alert));
 	{
 		int r = SSL_read(p.c, got, sizeof(got));
 
@@ -889,8 +896,7 @@ static void close_notify_in(const struct suite *s)
 	/* Anything after close_notify is dropped. */
 	memcpy(wire + wn, "\x17\x03\x03\x00\x20 trailing junk", 19);
 	wn += 19;
-	open_all(&t, wire, wn, got, &gn, sizeof(got),
-		 HG_TLS_RX_CLOSE_NOTIFY);
+	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_CLOSE_NOTIFY);
 	cr_assert_eq(gn, 10);
 	cr_assert_eq(memcmp(got, "last words", 10), 0);
 	cr_assert_eq(ctr[HG_WC_tls_close_notify_in], 1);
@@ -926,14 +932,14 @@ struct bad_header {
 };
 
 static const struct bad_header bad_headers[] = {
-	{"HTTP on a TLS port", {'G', 'E', 'T', ' ', '/'}, 10, 10},
-	{"handshake type", {22, 3, 3, 0, 40}, 10, 0 /* allowed in 1.2 */},
-	{"unknown type", {24, 3, 3, 0, 40}, 10, 10},
-	{"bad version", {23, 2, 3, 0, 40}, 50, 50},
-	{"TLS 1.0 version", {23, 3, 1, 0, 40}, 0 /* ignored in 1.3 */, 50},
-	{"oversize", {23, 3, 3, 0x48, 0x01}, 22, 22},
-	{"1.3 oversize, 1.2 fine", {23, 3, 3, 0x41, 0x01}, 22, 0},
-	{"shorter than a tag", {23, 3, 3, 0, 15}, 50, 50},
+    {"HTTP on a TLS port", {'G', 'E', 'T', ' ', '/'}, 10, 10},
+    {"handshake type", {22, 3, 3, 0, 40}, 10, 0 /* allowed in 1.2 */},
+    {"unknown type", {24, 3, 3, 0, 40}, 10, 10},
+    {"bad version", {23, 2, 3, 0, 40}, 50, 50},
+    {"TLS 1.0 version", {23, 3, 1, 0, 40}, 0 /* ignored in 1.3 */, 50},
+    {"oversize", {23, 3, 3, 0x48, 0x01}, 22, 22},
+    {"1.3 oversize, 1.2 fine", {23, 3, 3, 0x41, 0x01}, 22, 0},
+    {"shorter than a tag", {23, 3, 3, 0, 15}, 50, 50},
 };
 
 static void bad_headers_for(const struct suite *s)
@@ -944,7 +950,8 @@ static void bad_headers_for(const struct suite *s)
 	for (unsigned i = 0; i < sizeof(bad_headers) / sizeof(bad_headers[0]);
 	     i++) {
 		const struct bad_header *b = &bad_headers[i];
-		uint8_t want = s->version == HG_TLS_V13 ? b->alert13 : b->alert12;
+		uint8_t want =
+		    s->version == HG_TLS_V13 ? b->alert13 : b->alert12;
 		struct hg_tls_rec t;
 		struct rte_mbuf *plain = NULL;
 		enum hg_tls_rx rc;
@@ -981,7 +988,8 @@ Test(tls_rec, bad_headers_12)
 	bad_headers_for(&S12_AES128);
 }
 
-/* --- crafted records ---------------------------------------------------------- */
+/* --- crafted records
+ * ---------------------------------------------------------- */
 
 /* Seals a record as the client would, with a copy of its keys. */
 static size_t craft(struct hg_tls_aead *a, uint8_t type, const uint8_t *pl,
@@ -1044,8 +1052,7 @@ static void crafted_add(struct crafted *c, uint8_t type, const void *pl,
 
 /* Feeds what was crafted (in awkward pieces); returns the result and the
  * plaintext. */
-static enum hg_tls_rx crafted_feed(struct crafted *c, uint8_t *got,
-				   size_t *gn)
+static enum hg_tls_rx crafted_feed(struct crafted *c, uint8_t *got, size_t *gn)
 {
 	static const unsigned pat[] = {2, 9, 1, 40, 3};
 
@@ -1062,8 +1069,8 @@ static void crafted_down(struct crafted *c)
 
 /* Crafts `type`/`payload` (after `pre` valid records of data) and wants
  * FATAL with `alert`. */
-static void expect_refused(const struct suite *s, uint8_t type,
-			   const void *pl, size_t n, size_t pad, uint8_t alert,
+static void expect_refused(const struct suite *s, uint8_t type, const void *pl,
+			   size_t n, size_t pad, uint8_t alert,
 			   const char *what)
 {
 	static uint8_t got[65536];
@@ -1213,7 +1220,8 @@ Test(tls_rec, tls12_content)
 	expect_no_leak();
 }
 
-/* --- limits ---------------------------------------------------------------------- */
+/* --- limits
+ * ---------------------------------------------------------------------- */
 
 Test(tls_rec, sequence_numbers_do_not_wrap)
 {
@@ -1228,9 +1236,9 @@ Test(tls_rec, sequence_numbers_do_not_wrap)
 	cr_assert_eq(crafted_feed(&c, got, &gn), HG_TLS_RX_FATAL);
 	cr_assert_eq(gn, 0);
 	c.t.tx.seq = UINT64_MAX;
-	cr_assert_null(hg_tls_rec_seal(&c.t, pool,
-				       mk_chain((const uint8_t *)"x", 1,
-						pat_big, 1, ROOM_NORMAL)));
+	cr_assert_null(hg_tls_rec_seal(
+	    &c.t, pool,
+	    mk_chain((const uint8_t *)"x", 1, pat_big, 1, ROOM_NORMAL)));
 	cr_assert_eq(ctr[HG_WC_tls_nomem], 1);
 	crafted_down(&c);
 	expect_no_leak();
@@ -1263,10 +1271,10 @@ Test(tls_rec, tiny_segments_and_records_stay_compact)
 	for (struct rte_mbuf *m = t.held.head; m != NULL; m = m->next)
 		segs++;
 	cr_assert_leq(segs, 10, "%u mbufs for %u bytes", segs, t.held.len);
-	cr_assert_eq(hg_tls_rec_open(&t, pool,
-				     mk_chain(wire + wn - 1, 1, pat_bytes, 1,
-					      ROOM_NORMAL),
-				     &plain),
+	cr_assert_eq(hg_tls_rec_open(
+			 &t, pool,
+			 mk_chain(wire + wn - 1, 1, pat_bytes, 1, ROOM_NORMAL),
+			 &plain),
 		     HG_TLS_RX_OK);
 	cr_assert_not_null(plain);
 	cr_assert_eq(plain->pkt_len, sizeof(data));
@@ -1274,10 +1282,10 @@ Test(tls_rec, tiny_segments_and_records_stay_compact)
 
 	/* 2000 records of 1 byte in one go. */
 	wn = client_write(&p, data, 2000, 1, wire, sizeof(wire));
-	cr_assert_eq(hg_tls_rec_open(&t, pool,
-				     mk_chain(wire, wn, pat_big, 1, ROOM_NORMAL),
-				     &plain),
-		     HG_TLS_RX_OK);
+	cr_assert_eq(
+	    hg_tls_rec_open(
+		&t, pool, mk_chain(wire, wn, pat_big, 1, ROOM_NORMAL), &plain),
+	    HG_TLS_RX_OK);
 	cr_assert_not_null(plain);
 	cr_assert_eq(plain->pkt_len, 2000);
 	cr_assert_leq(plain->nb_segs, 2, "%u mbufs", plain->nb_segs);
@@ -1300,8 +1308,8 @@ Test(tls_rec, out_of_mbufs)
 	size_t wn;
 	uint8_t data[3000];
 
-	tiny = rte_pktmbuf_pool_create("tiny", 63, 0, 0,
-				       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	tiny = rte_pktmbuf_pool_create(
+	    "tiny", 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	cr_assert_not_null(tiny);
 	peer_up(&p, &S12_AES256);
 	rec_up(&t, &p, 16384);
@@ -1312,9 +1320,8 @@ Test(tls_rec, out_of_mbufs)
 	/* Seal: plain in mbufs with no room, so header and tag need new
 	 * ones. */
 	fill(data, sizeof(data), 1);
-	cr_assert_null(hg_tls_rec_seal(&t, tiny,
-				       mk_chain(data, sizeof(data), pat, 1,
-						ROOM_NONE)));
+	cr_assert_null(hg_tls_rec_seal(
+	    &t, tiny, mk_chain(data, sizeof(data), pat, 1, ROOM_NONE)));
 	cr_assert_eq(ctr[HG_WC_tls_nomem], 2);
 	/* Open: records ending mid-mbuf need indirect mbufs. */
 	wn = client_write(&p, data, 3000, 100, wire, sizeof(wire));
