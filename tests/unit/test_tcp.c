@@ -732,7 +732,7 @@ Test(tcp, data_segments_leave_room_for_sack_blocks)
 {
 	uint32_t iss = h_accept(100);
 	struct hg_tcp_opts a = ts(200, 0);
-	uint8_t buf[100] = {0};
+	uint8_t buf[700] = {0};
 	uint32_t mss, total = 0, seq;
 
 	mss = h_conn->mss;
@@ -740,7 +740,7 @@ Test(tcp, data_segments_leave_room_for_sack_blocks)
 	/* Three holes on our receive side: three SACK blocks. */
 	for (int i = 1; i <= 3; i++)
 		h_send(PEER_PORT, LPORT, ISN_PEER + 1 + 200 * i, iss + 1,
-		       HG_TCP_ACK, 502, &a, buf, sizeof(buf));
+		       HG_TCP_ACK, 502, &a, buf, 100);
 	cr_assert_eq(h_conn->ooo.n, 3);
 	h_clear();
 	/* Queue four segments' worth first (as from inside a callback),
