@@ -67,6 +67,25 @@ struct hg_tcp_conn;
  * what we already had. */
 #define HG_TCP_OOO_MAX 256
 
+/* Sent segments stamped for delivery rate samples (BBR): about 16 per
+ * congestion window, so a round trip yields a dozen samples. */
+#define HG_TCP_TXMARKS 32
+
+/* Pacing lets a burst of this much time's worth of bytes go at once, so
+ * the 1 ms timer tick never holds the rate down. */
+#define HG_TCP_PACE_BURST_US 1000
+
+/* A sent segment and the connection's delivery state when it left
+ * (draft-cheng-iccrg-delivery-rate-estimation section 3.2). */
+struct hg_tcp_txmark {
+	uint32_t start, end; /* sequence range; end == start: free */
+	uint64_t delivered;
+	uint64_t delivered_us;
+	uint64_t first_sent_us;
+	uint64_t sent_us;
+	bool app_limited;
+};
+
 struct hg_tcp_ops {
 	/* The connection is established (passive: the handshake's last ACK;
 	 * active: the SYN-ACK). */
@@ -120,6 +139,7 @@ enum {
 	HG_TCPF_FROM_COOKIE = 1u << 10,
 	HG_TCPF_TLP_ARMED = 1u << 11, /* rtx_timer is a tail loss probe */
 	HG_TCPF_TLP_SENT = 1u << 12,  /* a probe is out for this flight */
+	HG_TCPF_RTO_RECOVERY = 1u << 13, /* after an RTO, until `recover` */
 };
 
 struct hg_tcp_conn {
@@ -191,6 +211,19 @@ struct hg_tcp_conn {
 	uint64_t recovery_progress_us; /* una last moved in recovery */
 	struct hg_seqset sacked;
 
+	/* Delivery rate estimation (draft-cheng-iccrg-delivery-rate-
+	 * estimation), kept for BBR: bytes delivered (cumulatively ACKed or
+	 * SACKed), when, and stamped segments. */
+	uint64_t delivered;
+	uint64_t delivered_us;
+	uint64_t first_sent_us;
+	uint64_t app_limited; /* `delivered` that ends an app-limited spell */
+	struct hg_tcp_txmark txm[HG_TCP_TXMARKS];
+	uint8_t txm_count; /* transmissions since the last stamp */
+
+	/* Pacing (BBR): the earliest time the next segment may leave. */
+	uint64_t pace_next_us;
+
 	uint64_t last_rx_us;
 	uint64_t last_tx_us;
 	uint64_t created_us;
@@ -199,6 +232,7 @@ struct hg_tcp_conn {
 	struct hg_timer rtx_timer;  /* RTO, SYN retry, persist, TIME-WAIT */
 	struct hg_timer ack_timer;  /* delayed ACK */
 	struct hg_timer idle_timer; /* keepalive, idle and handshake limits */
+	struct hg_timer pace_timer; /* pacing: the next send */
 	struct hg_tcp_conn *tw_next, *tw_prev; /* TIME-WAIT age list */
 
 	uint64_t bytes_in, bytes_out;
@@ -346,6 +380,10 @@ uint32_t hg_tcp_ts_now(const struct hg_tcp_conn *c);
 void hg_tcp_timer_fire(struct hg_timer *t, void *arg);
 /* The payload a data segment may carry now (MSS less SACK options). */
 uint32_t hg_tcp_seg_room(const struct hg_tcp_conn *c);
+/* Bytes in flight, RFC 6675's pipe. */
+uint32_t hg_tcp_pipe(const struct hg_tcp_conn *c);
+/* Delivery rate estimation: a transmission of [seq, seq + len). */
+void hg_tcp_rate_on_send(struct hg_tcp_conn *c, uint32_t seq, uint32_t len);
 
 #define HG_TCP_COUNT(s, name) ((s)->ctr[HG_WC_##name]++)
 #define HG_TCP_DROP(s, why) ((s)->drops[HG_DROP_##why]++)

@@ -217,6 +217,7 @@ struct hg_tcp_conn *hg_tcp_conn_new(struct hg_tcp_stack *s,
 	hg_timer_init(&c->rtx_timer);
 	hg_timer_init(&c->ack_timer);
 	hg_timer_init(&c->idle_timer);
+	hg_timer_init(&c->pace_timer);
 	/* The window scale we announce: enough for rcv_buf (RFC 7323). */
 	while (c->rcv_wscale < 14 && (c->rcv_buf >> c->rcv_wscale) > 65535)
 		c->rcv_wscale++;
@@ -263,6 +264,7 @@ void hg_tcp_close(struct hg_tcp_conn *c, enum hg_tcp_close_reason why)
 	hg_timer_cancel(&s->wheel, &c->rtx_timer);
 	hg_timer_cancel(&s->wheel, &c->ack_timer);
 	hg_timer_cancel(&s->wheel, &c->idle_timer);
+	hg_timer_cancel(&s->wheel, &c->pace_timer);
 	/* The application may still take what it had not read (a relay
 	 * forwards it) before the queues go. */
 	if (!(c->flags & HG_TCPF_CLOSED_CB)) {
@@ -299,6 +301,7 @@ void hg_tcp_enter_timewait(struct hg_tcp_conn *c)
 	hg_tcp_set_state(c, HG_TCP_TIME_WAIT);
 	hg_timer_cancel(&s->wheel, &c->ack_timer);
 	hg_timer_cancel(&s->wheel, &c->idle_timer);
+	hg_timer_cancel(&s->wheel, &c->pace_timer);
 	hg_timer_arm(&s->wheel, &c->rtx_timer,
 		     (s->now_us + s->cfg.timewait_us) / 1000);
 	if (!(c->flags & HG_TCPF_CLOSED_CB)) {

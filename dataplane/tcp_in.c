@@ -363,6 +363,61 @@ static void recovery_stalled(struct hg_tcp_conn *c)
 	c->rtx_next = c->snd_una;
 }
 
+/* Delivery rate estimation, ACK side (draft-cheng-iccrg-delivery-rate-
+ * estimation section 3.3): `newly` bytes were delivered by this ACK
+ * (cumulatively or by SACK). The sample comes from the most recently sent
+ * stamped segment the ACK delivered; every stamp it delivered is freed.
+ * Then BBR gets the sample (hg_cc_on_rate_sample). */
+static void rate_sample(struct hg_tcp_conn *c, uint32_t newly,
+			uint32_t rtt_us, bool loss)
+{
+	struct hg_tcp_stack *s = c->stack;
+	struct hg_tcp_txmark best = {0};
+	struct hg_cc_rs rs = {0};
+	bool found = false;
+
+	if (newly == 0)
+		return;
+	c->delivered += newly;
+	c->delivered_us = s->now_us;
+	if (c->app_limited != 0 && c->delivered > c->app_limited)
+		c->app_limited = 0;
+	for (unsigned i = 0; i < HG_TCP_TXMARKS; i++) {
+		struct hg_tcp_txmark *m = &c->txm[i];
+
+		if (m->start == m->end)
+			continue;
+		if (!hg_seq_leq(m->end, c->snd_una) &&
+		    !hg_seqset_covers(&c->sacked, m->start, m->end))
+			continue;
+		if (!found || m->sent_us > best.sent_us ||
+		    (m->sent_us == best.sent_us && hg_seq_gt(m->end, best.end)))
+			best = *m;
+		found = true;
+		m->end = m->start;
+	}
+	rs.delivered = c->delivered;
+	rs.acked = newly;
+	rs.inflight = hg_tcp_pipe(c);
+	rs.rtt_us = rtt_us;
+	rs.loss = loss;
+	if (found) {
+		uint64_t send_elapsed = best.sent_us - best.first_sent_us;
+		uint64_t ack_elapsed = c->delivered_us - best.delivered_us;
+
+		c->first_sent_us = best.sent_us;
+		rs.prior_delivered = best.delivered;
+		rs.app_limited = best.app_limited;
+		rs.interval_us = send_elapsed > ack_elapsed ? send_elapsed
+							    : ack_elapsed;
+		/* Shorter than a round trip: ACK compression or a
+		 * retransmission acknowledged for its original; no sample. */
+		if (rs.interval_us < c->cc.min_rtt_us)
+			rs.interval_us = 0;
+	}
+	hg_cc_on_rate_sample(&c->cc, &rs, s->now_us);
+}
+
 /* ACK field of an acceptable segment in a synchronized state. Returns
  * false when the segment must be dropped. */
 static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
@@ -382,7 +437,9 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 		c->flags |= HG_TCPF_ACK_NOW;
 		return false;
 	}
-	uint32_t newly_sacked = 0;
+	uint32_t newly_sacked = 0, acked_data = 0, rtt_sample = 0;
+	uint32_t sacked_before = hg_seqset_bytes_above(&c->sacked, c->snd_una);
+	bool was_in_recovery = c->in_recovery;
 
 	if (r->h.opts.n_sack && (c->flags & HG_TCPF_SACK))
 		newly_sacked = sack_update(c, r);
@@ -412,6 +469,8 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 		}
 		if (sample != 0)
 			hg_tcp_rtt_sample(c, sample);
+		rtt_sample = sample;
+		acked_data = data;
 		sndq_drop(c, data);
 		c->snd_una = ack;
 		if (hg_seq_lt(c->snd_nxt, ack))
@@ -419,6 +478,12 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 		hg_seqset_trim_below(&c->sacked, ack);
 		c->backoff = 0;
 		c->probes = 0;
+		if ((c->flags & HG_TCPF_RTO_RECOVERY) &&
+		    hg_seq_geq(ack, c->recover)) {
+			/* Everything sent before the timeout is in. */
+			c->flags &= (uint16_t)~HG_TCPF_RTO_RECOVERY;
+			hg_cc_on_recovery_end(&c->cc);
+		}
 		if (c->in_recovery) {
 			c->recovery_progress_us = s->now_us;
 			if (hg_seq_geq(ack, c->recover)) {
@@ -459,6 +524,16 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 			enter_recovery(c);
 		else if (c->in_recovery)
 			recovery_stalled(c);
+	}
+	if (c->cc.algo == HG_CC_BBR) {
+		/* Delivered: what the cumulative ACK covered that was not
+		 * SACKed before, plus what was newly SACKed above it. */
+		int64_t newly = (int64_t)acked_data +
+				hg_seqset_bytes_above(&c->sacked, c->snd_una) -
+				sacked_before;
+
+		rate_sample(c, newly > 0 ? (uint32_t)newly : 0, rtt_sample,
+			    c->in_recovery && !was_in_recovery);
 	}
 
 	/* Window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule). */

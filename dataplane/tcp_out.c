@@ -245,6 +245,8 @@ void hg_tcp_send_segment(struct hg_tcp_conn *c, uint32_t seq, uint32_t len,
 			return;
 		}
 		s->ctr[HG_WC_tcp_bytes_out] += len;
+		if (c->cc.algo == HG_CC_BBR)
+			hg_tcp_rate_on_send(c, seq, len);
 	}
 	fill_opts(c, &g.opts, len);
 	g.window = window_field(c);
@@ -367,7 +369,7 @@ void hg_tcp_retransmit(struct hg_tcp_conn *c, uint32_t seq, uint32_t len)
  * and not acknowledged, less what the peer SACKed, less the holes below
  * the highest SACKed byte that we consider lost and have not resent yet
  * (those below rtx_next were resent and are in flight again). */
-static uint32_t pipe(const struct hg_tcp_conn *c)
+uint32_t hg_tcp_pipe(const struct hg_tcp_conn *c)
 {
 	uint32_t out = c->snd_nxt - c->snd_una;
 	uint32_t sacked = hg_seqset_bytes_above(&c->sacked, c->snd_una);
@@ -384,6 +386,76 @@ static uint32_t pipe(const struct hg_tcp_conn *c)
 			       hg_seqset_bytes_above(&c->sacked, from);
 	}
 	return sacked + lost >= out ? 0 : out - sacked - lost;
+}
+
+/* Delivery rate estimation, sending side (draft-cheng-iccrg-delivery-
+ * rate-estimation section 3.2): every transmission of a stamped range
+ * stamps it again (a retransmission is a new departure, as in Linux);
+ * otherwise one transmission in cwnd/16 segments gets a free stamp. A
+ * flight that starts from nothing restarts the clocks. */
+void hg_tcp_rate_on_send(struct hg_tcp_conn *c, uint32_t seq, uint32_t len)
+{
+	uint64_t now = c->stack->now_us;
+	uint32_t end = seq + len, every = c->cc.cwnd / c->mss / 16;
+	struct hg_tcp_txmark *slot = NULL, *free_slot = NULL;
+
+	if (hg_tcp_pipe(c) == 0) {
+		c->first_sent_us = now;
+		c->delivered_us = now;
+	}
+	for (unsigned i = 0; i < HG_TCP_TXMARKS; i++) {
+		struct hg_tcp_txmark *m = &c->txm[i];
+
+		if (m->start == m->end) {
+			if (free_slot == NULL)
+				free_slot = m;
+		} else if (hg_seq_lt(m->start, end) && hg_seq_lt(seq, m->end)) {
+			m->end = m->start; /* overlapped: stamped anew below */
+			slot = m;
+		}
+	}
+	if (slot == NULL) {
+		if (++c->txm_count < (every ? every : 1) || free_slot == NULL)
+			return;
+		slot = free_slot;
+	}
+	c->txm_count = 0;
+	*slot = (struct hg_tcp_txmark){
+		.start = seq,
+		.end = end,
+		.delivered = c->delivered,
+		.delivered_us = c->delivered_us,
+		.first_sent_us = c->first_sent_us,
+		.sent_us = now,
+		.app_limited = c->app_limited != 0,
+	};
+}
+
+/* Pacing: may a segment leave now? */
+static bool pace_blocked(struct hg_tcp_conn *c, uint64_t rate)
+{
+	struct hg_tcp_stack *s = c->stack;
+
+	if (rate == 0 || c->pace_next_us <= s->now_us)
+		return false;
+	if (!hg_timer_armed(&c->pace_timer))
+		hg_timer_arm(&s->wheel, &c->pace_timer,
+			     (c->pace_next_us + 999) / 1000);
+	return true;
+}
+
+/* `len` bytes left: the next may leave len / rate later. Up to
+ * HG_TCP_PACE_BURST_US of credit is kept, so a late timer tick or an
+ * ACK arriving between ticks does not lower the rate. */
+static void pace_sent(struct hg_tcp_conn *c, uint32_t len, uint64_t rate)
+{
+	uint64_t now = c->stack->now_us, at = c->pace_next_us;
+
+	if (rate == 0)
+		return;
+	if (at + HG_TCP_PACE_BURST_US < now)
+		at = now - HG_TCP_PACE_BURST_US;
+	c->pace_next_us = at + (uint64_t)len * 1000000 / rate;
 }
 
 /* In recovery: resend the next hole below the highest SACKed byte.
@@ -418,6 +490,7 @@ static bool may_send_data(const struct hg_tcp_conn *c)
 void hg_tcp_output(struct hg_tcp_conn *c)
 {
 	struct hg_tcp_stack *s = c->stack;
+	uint64_t rate = hg_cc_pacing_rate(&c->cc);
 	bool sent = false;
 
 	if (!may_send_data(c)) {
@@ -430,15 +503,18 @@ void hg_tcp_output(struct hg_tcp_conn *c)
 		uint32_t queued = fin_seq - c->snd_nxt; /* not yet sent */
 		uint32_t wnd = c->snd_wnd < c->cc.cwnd ? c->snd_wnd
 						       : c->cc.cwnd;
-		uint32_t flight = pipe(c);
+		uint32_t flight = hg_tcp_pipe(c);
 		uint32_t room = hg_tcp_seg_room(c);
 		uint32_t len;
 
 		if (hg_seq_gt(c->snd_nxt, fin_seq))
 			queued = 0; /* FIN already sent */
+		if (pace_blocked(c, rate))
+			break;
 		/* Holes first: they are inside the peer's window already. */
 		if (c->in_recovery && flight < c->cc.cwnd &&
 		    recovery_send(c)) {
+			pace_sent(c, c->mss, rate);
 			sent = true;
 			continue;
 		}
@@ -474,9 +550,17 @@ void hg_tcp_output(struct hg_tcp_conn *c)
 			c->snd_nxt += len;
 			if (hg_seq_gt(c->snd_nxt, c->snd_max))
 				c->snd_max = c->snd_nxt;
+			pace_sent(c, len, rate);
 			sent = true;
 			continue;
 		}
+		/* Nothing more to send while the windows had room: samples
+		 * taken until what is in flight now is delivered are app
+		 * limited (draft-cheng-iccrg-delivery-rate-estimation 3.4). */
+		if (rate != 0 && !c->in_recovery)
+			c->app_limited = c->delivered + flight != 0
+						 ? c->delivered + flight
+						 : 1;
 		if ((c->flags & HG_TCPF_FIN_QUEUED) && c->snd_nxt == fin_seq) {
 			hg_tcp_send_segment(c, c->snd_nxt, 0,
 					    HG_TCP_FIN | HG_TCP_ACK);

@@ -204,6 +204,14 @@ static void rtx_fired(struct hg_tcp_conn *c)
 	HG_TCP_COUNT(s, tcp_rto);
 	c->backoff++;
 	hg_cc_on_rto(&c->cc, c->snd_max - c->snd_una, s->now_us);
+	if (c->cc.algo == HG_CC_BBR) {
+		/* BBR gets its window back once everything sent before the
+		 * timeout is acknowledged; the stamps are void (all resent). */
+		c->flags |= HG_TCPF_RTO_RECOVERY;
+		c->recover = c->snd_max;
+		for (unsigned i = 0; i < HG_TCP_TXMARKS; i++)
+			c->txm[i].end = c->txm[i].start;
+	}
 	c->in_recovery = false;
 	c->dupacks = 0;
 	hg_seqset_init(&c->sacked);
@@ -280,6 +288,9 @@ void hg_tcp_timer_fire(struct hg_timer *t, void *arg)
 
 	if (field == offsetof(struct hg_tcp_conn, rtx_timer)) {
 		rtx_fired(c);
+	} else if (field == offsetof(struct hg_tcp_conn, pace_timer)) {
+		if (c->state != HG_TCP_CLOSED && c->state != HG_TCP_TIME_WAIT)
+			hg_tcp_output(c);
 	} else if (field == offsetof(struct hg_tcp_conn, ack_timer)) {
 		if (c->state != HG_TCP_CLOSED) {
 			HG_TCP_COUNT(s, tcp_delayed_acks);

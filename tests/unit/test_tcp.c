@@ -807,3 +807,191 @@ Test(tcp, retransmissions_leave_room_for_sack_blocks)
 		cr_expect_leq(h_out[i].h.hlen - 20 + h_out[i].len, 1460u);
 	}
 }
+
+/* --- BBR: delivery rate samples and pacing --- */
+
+/* A passive open with BBR and a 100 ms handshake RTT; returns our ISS. */
+static uint32_t h_accept_bbr(void)
+{
+	struct hg_tcp_opts o = h_syn_opts(100), a = {0};
+	struct hg_tcp_listener *l = h_listen();
+	struct seg_out *s;
+
+	l->cc = HG_CC_BBR;
+	h_send(PEER_PORT, LPORT, ISN_PEER, 0, HG_TCP_SYN, 64240, &o, NULL, 0);
+	s = h_last();
+	h_advance_ms(100);
+	a.has_ts = true;
+	a.tsval = 101;
+	a.tsecr = s->h.opts.tsval;
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, s->h.seq + 1, HG_TCP_ACK, 2000,
+	       &a, NULL, 0);
+	cr_assert_eq(h_established, 1);
+	cr_assert_eq(h_conn->cc.algo, HG_CC_BBR);
+	h_clear();
+	return s->h.seq;
+}
+
+static unsigned h_data_segs(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < h_n_out; i++)
+		n += h_out[i].len > 0;
+	return n;
+}
+
+/* Queues `n` full segments without sending (as from a callback). */
+static void h_queue(unsigned n)
+{
+	h_st.in_conn = h_conn;
+	for (unsigned i = 0; i < n; i++)
+		hg_tcp_send(h_conn, h_data(h_conn->mss, (uint8_t)i));
+	h_st.in_conn = NULL;
+}
+
+Test(tcp, bbr_paces_segments_out)
+{
+	h_accept_bbr();
+	/* One segment per millisecond. */
+	h_conn->cc.bbr.pacing_rate = (uint64_t)h_conn->mss * 1000;
+	h_queue(8);
+	hg_tcp_output(h_conn);
+	/* A millisecond's burst credit: two at once, then one a tick. */
+	cr_expect_eq(h_data_segs(), 2, "%u at once", h_data_segs());
+	cr_expect(hg_timer_armed(&h_conn->pace_timer), "the pacing timer");
+	for (unsigned ms = 1; ms <= 6; ms++) {
+		h_advance_ms(1);
+		cr_expect_eq(h_data_segs(), 2 + ms, "after %u ms: %u", ms,
+			     h_data_segs());
+	}
+	h_advance_ms(5);
+	cr_expect_eq(h_data_segs(), 8, "all of it");
+	/* CUBIC is not paced: a window at once. */
+	h_conn->cc.algo = HG_CC_CUBIC;
+	h_clear();
+	h_queue(2);
+	hg_tcp_output(h_conn);
+	cr_expect_eq(h_data_segs(), 2);
+}
+
+Test(tcp, bbr_delivery_rate_from_acks)
+{
+	uint32_t iss = h_accept_bbr();
+	struct hg_tcp_opts a = ts(200, 0);
+	uint32_t mss = h_conn->mss;
+
+	h_queue(10);
+	hg_tcp_output(h_conn);
+	cr_assert_eq(h_data_segs(), 10, "the initial window, within pacing");
+	a.tsecr = h_out[0].h.opts.tsval;
+	/* 100 ms later the peer acknowledges the first five, then SACKs the
+	 * last four (segment 6 lost), 10 ms apart. */
+	h_advance_ms(100);
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1 + 5 * mss, HG_TCP_ACK,
+	       2000, &a, NULL, 0);
+	cr_expect_eq(h_conn->delivered, 5 * mss);
+	/* One round of 5 segments over 100 ms. */
+	cr_expect_eq(hg_cc_bbr_bw(&h_conn->cc), 5ull * mss * 10,
+		     "bw %lu", (unsigned long)hg_cc_bbr_bw(&h_conn->cc));
+	h_advance_ms(10);
+	a.n_sack = 1;
+	a.sack[0].start = iss + 1 + 6 * mss;
+	a.sack[0].end = iss + 1 + 10 * mss;
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1 + 5 * mss, HG_TCP_ACK,
+	       2000, &a, NULL, 0);
+	cr_expect_eq(h_conn->delivered, 9 * mss, "SACKed bytes count");
+	/* The retransmission of segment 6 is acknowledged with the rest:
+	 * only what was not SACKed before counts again. */
+	h_advance_ms(100);
+	a.n_sack = 0;
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1 + 10 * mss, HG_TCP_ACK,
+	       2000, &a, NULL, 0);
+	cr_expect_eq(h_conn->delivered, 10 * mss);
+}
+
+/* One random loss: BBR keeps its window (no multiplicative decrease),
+ * and the retransmission goes out at once. */
+Test(tcp, bbr_loss_keeps_the_window)
+{
+	uint32_t iss = h_accept_bbr();
+	struct hg_tcp_opts a = ts(200, 0);
+	uint32_t mss = h_conn->mss, before;
+
+	h_queue(10);
+	hg_tcp_output(h_conn);
+	before = h_conn->cc.cwnd;
+	h_clear();
+	h_advance_ms(100);
+	a.n_sack = 1;
+	a.sack[0].start = iss + 1 + mss;
+	for (int i = 2; i <= 5; i++) {
+		a.sack[0].end = iss + 1 + (uint32_t)i * mss;
+		h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1, HG_TCP_ACK,
+		       2000, &a, NULL, 0);
+	}
+	cr_assert(h_conn->in_recovery);
+	cr_expect_eq(h_out[0].h.seq, iss + 1, "the hole resent");
+	cr_expect_geq(h_conn->cc.cwnd, 4 * mss);
+	/* All acknowledged: recovery ends with the window it had. */
+	a.n_sack = 0;
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1 + 10 * mss, HG_TCP_ACK,
+	       2000, &a, NULL, 0);
+	cr_expect_not(h_conn->in_recovery);
+	cr_expect_geq(h_conn->cc.cwnd, before, "cwnd %u, before %u",
+		      h_conn->cc.cwnd, before);
+}
+
+/* A timeout: one segment, then the old window once everything sent
+ * before the timeout is acknowledged. */
+Test(tcp, bbr_timeout_restores_the_window)
+{
+	uint32_t iss = h_accept_bbr();
+	struct hg_tcp_opts a = ts(200, 0);
+	uint32_t mss = h_conn->mss, before;
+
+	h_queue(10);
+	hg_tcp_output(h_conn);
+	before = h_conn->cc.cwnd;
+	h_clear();
+	while (h_ctr[HG_WC_tcp_rto] == 0)
+		h_advance_ms(1);
+	cr_expect_eq(h_conn->cc.cwnd, mss);
+	cr_expect(h_conn->flags & HG_TCPF_RTO_RECOVERY);
+	a.tsecr = h_last()->h.opts.tsval;
+	h_advance_ms(100);
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1 + 10 * mss, HG_TCP_ACK,
+	       2000, &a, NULL, 0);
+	cr_expect_not(h_conn->flags & HG_TCPF_RTO_RECOVERY);
+	cr_expect_geq(h_conn->cc.cwnd, before);
+}
+
+/* Nothing more to send while the window had room: samples until that
+ * flight is delivered are app limited. */
+Test(tcp, bbr_marks_app_limited)
+{
+	uint32_t iss = h_accept_bbr();
+	struct hg_tcp_opts a = ts(200, 0);
+	uint32_t mss = h_conn->mss;
+
+	h_queue(2);
+	hg_tcp_output(h_conn);
+	cr_expect_eq(h_conn->app_limited, 2 * mss, "delivered + in flight");
+	h_advance_ms(100);
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1 + 2 * mss, HG_TCP_ACK,
+	       2000, &a, NULL, 0);
+	/* An app-limited sample may raise the estimate (here from
+	 * nothing), never lower it. */
+	cr_expect_eq(hg_cc_bbr_bw(&h_conn->cc), 2ull * mss * 10);
+	cr_expect_eq(h_conn->app_limited, 2 * mss,
+		     "until data sent after it is delivered");
+	/* More than the window allows (cwnd limited, not app limited),
+	 * then delivered past the mark. */
+	h_queue(40);
+	hg_tcp_output(h_conn);
+	cr_expect_gt(h_conn->sndq_bytes, h_conn->snd_max - h_conn->snd_una);
+	h_advance_ms(100);
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1 + 4 * mss, HG_TCP_ACK,
+	       2000, &a, NULL, 0);
+	cr_expect_eq(h_conn->app_limited, 0, "delivered past it");
+}

@@ -754,3 +754,338 @@ Test(cc_random, cubic_100k_events)
 {
 	random_run(HG_CC_CUBIC, 0xd1b54a32d192ed03ull);
 }
+
+/* ---- BBR v1 (draft-cardwell-iccrg-bbr-congestion-control-00) ----
+ *
+ * A fluid model of one flow through a bottleneck of `link` bytes/s with a
+ * fixed `rtt_us`: each round delivers what the sender can put out in one
+ * RTT (cwnd, pacing rate and the link, whichever is least), in ten ACKs;
+ * each ACK's rate sample covers exactly one round (prior_delivered one
+ * round's bytes back, interval one RTT). */
+struct bbr_sim {
+	struct hg_cc cc;
+	uint64_t now, delivered, link;
+	uint32_t rtt_us;
+	bool app_limited;
+	uint64_t app_rate; /* when app limited: what the app offers */
+	bool gain_up, gain_down; /* ProbeBW gains seen after some ACK */
+	uint64_t queue; /* bytes standing at the bottleneck */
+};
+
+static struct bbr_sim bbr_sim(uint64_t link, uint32_t rtt_us)
+{
+	struct bbr_sim s = {.now = SEC, .link = link, .rtt_us = rtt_us};
+
+	hg_cc_init(&s.cc, HG_CC_BBR, MSS);
+	return s;
+}
+
+static uint64_t bbr_round(struct bbr_sim *s)
+{
+	uint64_t out = s->cc.cwnd, amount;
+	uint64_t by_link = s->link * s->rtt_us / SEC;
+	uint64_t by_pacing = hg_cc_pacing_rate(&s->cc) * s->rtt_us / SEC;
+
+	/* The sender puts out a round's worth (paced, app or cwnd limited);
+	 * the link passes at most its rate, the excess stands in a queue,
+	 * which is in flight too. */
+	if (out > by_pacing)
+		out = by_pacing;
+	if (s->app_limited && out > s->app_rate * s->rtt_us / SEC)
+		out = s->app_rate * s->rtt_us / SEC;
+	if (out < MSS)
+		out = MSS;
+	amount = out + s->queue < by_link ? out + s->queue : by_link;
+	s->queue = out + s->queue - amount;
+	out = amount + s->queue;
+	if (out > s->cc.cwnd + MSS)
+		out = s->cc.cwnd + MSS;
+	for (unsigned i = 0; i < 10; i++) {
+		struct hg_cc_rs rs = {0};
+
+		s->delivered += amount / 10;
+		s->now += s->rtt_us / 10;
+		rs.delivered = s->delivered;
+		rs.prior_delivered = s->delivered - amount;
+		rs.interval_us = s->rtt_us;
+		rs.acked = (uint32_t)(amount / 10);
+		rs.inflight = (uint32_t)out;
+		rs.rtt_us = s->rtt_us;
+		rs.app_limited = s->app_limited;
+		hg_cc_on_rate_sample(&s->cc, &rs, s->now);
+		s->gain_up |= s->cc.bbr.pacing_gain == 1.25;
+		s->gain_down |= s->cc.bbr.pacing_gain == 0.75;
+	}
+	return amount;
+}
+
+#define LINK_10M (10000000ull / 8) /* 10 Mbit/s in bytes per second */
+
+Test(cc_bbr, init)
+{
+	struct hg_cc cc = mk(HG_CC_BBR, MSS);
+	struct hg_cc cubic = mk(HG_CC_CUBIC, MSS);
+
+	cr_expect_eq(cc.algo, HG_CC_BBR);
+	cr_expect_eq(cc.cwnd, 10 * MSS, "RFC 6928 initial window");
+	cr_expect_eq(cc.bbr.mode, HG_BBR_STARTUP);
+	cr_expect_float_eq(cc.bbr.pacing_gain, 2.885, 1e-9);
+	/* 2/ln2 * IW over 1 ms until an RTT is known. */
+	cr_expect_eq(hg_cc_pacing_rate(&cc), (uint64_t)(2.885 * 10 * MSS * 1000));
+	cr_expect_eq(hg_cc_pacing_rate(&cubic), 0, "CUBIC is not paced");
+	cr_expect_eq(hg_cc_bbr_bw(&cc), 0);
+}
+
+Test(cc_bbr, first_rtt_sets_pacing_from_initial_window)
+{
+	struct hg_cc cc = mk(HG_CC_BBR, MSS);
+	struct hg_cc_rs rs = {.delivered = MSS, .acked = MSS,
+			      .rtt_us = 100000};
+
+	hg_cc_on_rate_sample(&cc, &rs, SEC);
+	cr_expect_eq(cc.bbr.min_rtt_us, 100000);
+	/* No bandwidth sample yet: 2/ln2 * IW / RTT. */
+	cr_expect_eq(hg_cc_pacing_rate(&cc), (uint64_t)(2.885 * 10 * MSS * 10));
+}
+
+Test(cc_bbr, startup_finds_the_bottleneck_then_drains_to_probe_bw)
+{
+	struct bbr_sim s = bbr_sim(LINK_10M, 100000);
+	uint64_t bdp = LINK_10M / 10; /* 125 kB */
+	unsigned rounds = 0;
+
+	while (s.cc.bbr.mode == HG_BBR_STARTUP && rounds < 40) {
+		bbr_round(&s);
+		rounds++;
+	}
+	cr_expect_lt(rounds, 15, "Startup ends in %u rounds", rounds);
+	cr_expect(s.cc.bbr.full_bw_reached);
+	cr_expect_float_eq((double)hg_cc_bbr_bw(&s.cc), (double)LINK_10M,
+			   LINK_10M * 0.02, "bandwidth %lu",
+			   (unsigned long)hg_cc_bbr_bw(&s.cc));
+	cr_expect_eq(s.cc.bbr.mode, HG_BBR_DRAIN);
+	/* Drain empties the queue Startup built, in a few rounds. */
+	for (int i = 0; i < 10 && s.cc.bbr.mode == HG_BBR_DRAIN; i++)
+		bbr_round(&s);
+	cr_assert_eq(s.cc.bbr.mode, HG_BBR_PROBE_BW);
+	cr_expect_leq(s.queue, bdp / 4, "queue %lu", (unsigned long)s.queue);
+	/* cwnd: 2 BDP plus the quantization budget (+2 in the 5/4 phase). */
+	cr_expect_geq(s.cc.cwnd, 2 * bdp);
+	cr_expect_leq(s.cc.cwnd, 2 * bdp + 6 * MSS);
+	/* ProbeBW paces at the bandwidth times the phase's gain. */
+	for (int i = 0; i < 16; i++) {
+		double gain = s.cc.bbr.pacing_gain;
+
+		cr_expect(gain == 1.25 || gain == 0.75 || gain == 1.0);
+		cr_expect_float_eq((double)hg_cc_pacing_rate(&s.cc),
+				   gain * 0.99 * hg_cc_bbr_bw(&s.cc),
+				   LINK_10M * 0.01);
+		bbr_round(&s);
+	}
+}
+
+Test(cc_bbr, probe_bw_cycles_through_all_gains)
+{
+	struct bbr_sim s = bbr_sim(LINK_10M, 50000);
+
+	for (int i = 0; i < 40; i++)
+		bbr_round(&s);
+	cr_assert_eq(s.cc.bbr.mode, HG_BBR_PROBE_BW);
+	s.gain_up = s.gain_down = false;
+	for (int i = 0; i < 20; i++)
+		bbr_round(&s);
+	cr_expect(s.gain_up, "probes up (5/4)");
+	cr_expect(s.gain_down, "drains (3/4)");
+}
+
+/* Random loss is not congestion: one round of packet conservation, no
+ * change to the model, and the window back when recovery ends. */
+Test(cc_bbr, loss_conserves_one_round_and_keeps_the_model)
+{
+	struct bbr_sim s = bbr_sim(LINK_10M, 100000);
+	uint64_t bw;
+	uint32_t before;
+	struct hg_cc_rs rs = {0};
+
+	for (int i = 0; i < 30; i++)
+		bbr_round(&s);
+	bw = hg_cc_bbr_bw(&s.cc);
+	before = s.cc.cwnd;
+	hg_cc_on_loss(&s.cc, before, s.now);
+	cr_expect(s.cc.in_recovery);
+	cr_expect_eq(s.cc.cwnd, before, "nothing changes before the next ACK");
+	/* The ACK that started recovery: cwnd = inflight + acked. */
+	rs.delivered = s.delivered += MSS;
+	rs.acked = MSS;
+	rs.inflight = before / 2;
+	rs.loss = true;
+	hg_cc_on_rate_sample(&s.cc, &rs, s.now);
+	cr_expect_eq(s.cc.cwnd, before / 2 + MSS, "packet conservation");
+	cr_expect(s.cc.bbr.packet_conservation);
+	cr_expect_eq(hg_cc_bbr_bw(&s.cc), bw, "the model is untouched");
+	/* A round later conservation ends and cwnd grows back toward
+	 * its target; the end of recovery restores the old one. */
+	bbr_round(&s);
+	bbr_round(&s);
+	cr_expect_not(s.cc.bbr.packet_conservation);
+	hg_cc_on_recovery_end(&s.cc);
+	cr_expect_not(s.cc.in_recovery);
+	cr_expect_geq(s.cc.cwnd, before);
+	cr_expect_eq(hg_cc_bbr_bw(&s.cc), bw);
+}
+
+Test(cc_bbr, timeout_collapses_then_restores)
+{
+	struct bbr_sim s = bbr_sim(LINK_10M, 100000);
+	uint32_t before;
+	struct hg_cc_rs rs = {0};
+
+	for (int i = 0; i < 30; i++)
+		bbr_round(&s);
+	before = s.cc.cwnd;
+	hg_cc_on_rto(&s.cc, before, s.now);
+	cr_expect_eq(s.cc.cwnd, MSS, "the loss window");
+	cr_expect_not(s.cc.in_recovery);
+	/* Go-back-N: cwnd grows by what is delivered (at least 4). */
+	rs.delivered = s.delivered += MSS;
+	rs.acked = MSS;
+	rs.inflight = 0;
+	hg_cc_on_rate_sample(&s.cc, &rs, s.now);
+	cr_expect_eq(s.cc.cwnd, 4 * MSS);
+	rs.delivered = s.delivered += 4 * MSS;
+	rs.acked = 4 * MSS;
+	hg_cc_on_rate_sample(&s.cc, &rs, s.now);
+	cr_expect_eq(s.cc.cwnd, 8 * MSS);
+	/* Everything sent before the timeout is in: the old window. */
+	hg_cc_on_recovery_end(&s.cc);
+	cr_expect_eq(s.cc.cwnd, before);
+	hg_cc_on_recovery_end(&s.cc);
+	cr_expect_eq(s.cc.cwnd, before, "once");
+}
+
+Test(cc_bbr, app_limited_samples_do_not_lower_the_estimate)
+{
+	struct bbr_sim s = bbr_sim(LINK_10M, 100000);
+	uint64_t bw;
+
+	for (int i = 0; i < 30; i++)
+		bbr_round(&s);
+	bw = hg_cc_bbr_bw(&s.cc);
+	s.app_limited = true;
+	s.app_rate = LINK_10M / 10;
+	for (int i = 0; i < 30; i++)
+		bbr_round(&s);
+	cr_expect_eq(hg_cc_bbr_bw(&s.cc), bw, "app-limited rounds: %lu",
+		     (unsigned long)hg_cc_bbr_bw(&s.cc));
+	/* Not app limited, the same low rate (the path got slower): the
+	 * estimate follows within the 10-round window. */
+	s.app_limited = false;
+	s.link = LINK_10M / 10;
+	for (int i = 0; i < 30; i++)
+		bbr_round(&s);
+	cr_expect_lt(hg_cc_bbr_bw(&s.cc), bw / 5, "down to %lu",
+		     (unsigned long)hg_cc_bbr_bw(&s.cc));
+}
+
+Test(cc_bbr, probe_rtt_every_10_seconds)
+{
+	struct bbr_sim s = bbr_sim(LINK_10M, 100000);
+	uint32_t before;
+	bool seen = false;
+	uint64_t entered = 0;
+
+	for (int i = 0; i < 30; i++)
+		bbr_round(&s);
+	cr_assert_eq(s.cc.bbr.mode, HG_BBR_PROBE_BW);
+	before = s.cc.cwnd;
+	/* No lower RTT for 10 s: ProbeRTT, cwnd 4 segments. */
+	for (int i = 0; i < 120 && !seen; i++) {
+		bbr_round(&s);
+		if (s.cc.bbr.mode == HG_BBR_PROBE_RTT) {
+			seen = true;
+			entered = s.now;
+		}
+	}
+	cr_assert(seen, "ProbeRTT entered");
+	cr_expect_geq(entered, SEC + 10 * SEC);
+	cr_expect_eq(s.cc.cwnd, 4 * MSS);
+	/* 200 ms and a round trip later: back to ProbeBW, cwnd as before. */
+	while (s.cc.bbr.mode == HG_BBR_PROBE_RTT && s.now < entered + 2 * SEC)
+		bbr_round(&s);
+	cr_expect_eq(s.cc.bbr.mode, HG_BBR_PROBE_BW);
+	cr_expect_geq(s.now - entered, 200000);
+	cr_expect_leq(s.now - entered, 600000, "left after %lu us",
+		      (unsigned long)(s.now - entered));
+	cr_expect_geq(s.cc.cwnd, before - 2 * MSS);
+}
+
+Test(cc_bbr, ignores_the_other_algorithms_calls)
+{
+	struct hg_cc cc = mk(HG_CC_BBR, MSS);
+	uint32_t cwnd = cc.cwnd;
+
+	hg_cc_on_ack(&cc, 100 * MSS, 1000, SEC);
+	cr_expect_eq(cc.cwnd, cwnd, "BBR grows from rate samples only");
+	hg_cc_on_idle_restart(&cc);
+	cr_expect_eq(cc.cwnd, cwnd);
+	/* And CUBIC ignores rate samples (beyond the min RTT). */
+	struct hg_cc cubic = mk(HG_CC_CUBIC, MSS);
+	struct hg_cc_rs rs = {.delivered = 10 * MSS, .acked = 10 * MSS,
+			      .interval_us = 1000, .rtt_us = 900};
+
+	cwnd = cubic.cwnd;
+	hg_cc_on_rate_sample(&cubic, &rs, SEC);
+	cr_expect_eq(cubic.cwnd, cwnd);
+	cr_expect_eq(cubic.min_rtt_us, 900);
+}
+
+/* Random events and samples, including nonsense (no interval, prior
+ * above delivered, huge inflight): BBR's cwnd stays within [mss, cap],
+ * it keeps a pacing rate, its mode and phase stay in range. */
+Test(cc_random, bbr_100k_events)
+{
+	static const uint32_t mss[] = {1, 536, 1460, 8960, 65535};
+
+	rng_state = 0x94d049bb133111ebull;
+	for (unsigned m = 0; m < 5; m++) {
+		struct hg_cc cc = mk(HG_CC_BBR, mss[m]);
+		uint64_t now = 1, delivered = 0;
+
+		for (unsigned i = 0; i < 20000; i++) {
+			struct hg_cc_rs rs = {0};
+
+			now += rnd_step();
+			switch (rnd() % 40) {
+			case 0:
+				hg_cc_on_loss(&cc, rnd_bytes(&cc), now);
+				break;
+			case 1:
+				hg_cc_on_rto(&cc, rnd_bytes(&cc), now);
+				cr_assert_eq(cc.cwnd, cc.mss);
+				break;
+			case 2:
+				hg_cc_on_recovery_end(&cc);
+				cr_assert_not(cc.in_recovery);
+				break;
+			default:
+				rs.acked = rnd_bytes(&cc);
+				delivered += rs.acked;
+				rs.delivered = delivered;
+				rs.prior_delivered = rnd() % 8 ? delivered -
+						     rnd() % (delivered + 1)
+						   : delivered + rnd();
+				rs.interval_us = rnd() % 4 ? rnd() % SEC : 0;
+				rs.inflight = rnd_bytes(&cc);
+				rs.rtt_us = rnd() % 3 ? rnd() % SEC : 0;
+				rs.app_limited = rnd() % 5 == 0;
+				rs.loss = rnd() % 50 == 0;
+				hg_cc_on_rate_sample(&cc, &rs, now);
+			}
+			cr_assert_leq(cc.cwnd, CAP);
+			cr_assert_geq(cc.cwnd, cc.mss);
+			cr_assert_gt(hg_cc_pacing_rate(&cc), 0);
+			cr_assert_leq(cc.bbr.mode, HG_BBR_PROBE_RTT);
+			cr_assert_lt(cc.bbr.cycle_idx, 8);
+		}
+	}
+}
