@@ -48,9 +48,11 @@ static uint32_t backed_off_rto(const struct hg_tcp_conn *c)
 /* Starts the retransmission timer if it should run and does not
  * (RFC 6298 5.1); stops it when nothing is outstanding (5.2). While no
  * loss is known, the first expiry is a tail loss probe (RFC 8985 section
- * 7, simplified): after max(2 * SRTT, 10 ms) the last segment is sent
- * again, so a loss at the end of a flight (no later segments, so no
- * duplicate ACKs) is found by SACK in a few RTTs, not by a 200 ms RTO. */
+ * 7, simplified): after max(2 * SRTT, 10 ms), or at the RTO if that comes
+ * first (7.2: PTO = min(PTO, RTO)), the last segment is sent again and
+ * the RTO is armed afresh, so a loss at the end of a flight (no later
+ * segments, so no duplicate ACKs) is found by SACK, not by a timeout that
+ * collapses the window and resends everything. */
 void hg_tcp_arm_rtx(struct hg_tcp_conn *c)
 {
 	struct hg_tcp_stack *s = c->stack;
@@ -76,10 +78,9 @@ void hg_tcp_arm_rtx(struct hg_tcp_conn *c)
 
 		if (pto < 10000)
 			pto = 10000;
-		if (s->now_us + pto < when) {
+		if (s->now_us + pto < when)
 			when = s->now_us + pto;
-			c->flags |= HG_TCPF_TLP_ARMED;
-		}
+		c->flags |= HG_TCPF_TLP_ARMED;
 	}
 	hg_timer_arm(&s->wheel, &c->rtx_timer, ms(when));
 }

@@ -995,3 +995,33 @@ Test(tcp, bbr_marks_app_limited)
 	       2000, &a, NULL, 0);
 	cr_expect_eq(h_conn->app_limited, 0, "delivered past it");
 }
+
+/* RFC 8985 7.2: when 2 * SRTT is not shorter than the RTO (a 100 ms path
+ * with a steady RTT: RTO at its 200 ms floor), the probe goes at the RTO's
+ * time instead of the RTO, and the RTO is armed afresh after it. */
+Test(tcp, tail_probe_when_pto_reaches_the_rto)
+{
+	uint32_t iss = h_accept(100);
+	uint32_t cwnd = h_conn->cc.cwnd;
+	uint64_t t0;
+
+	h_conn->srtt_us = 100000;
+	h_conn->rttvar_us = 2000;
+	h_conn->rto_us = 200000;
+	cr_assert_eq(hg_tcp_send(h_conn, h_data(h_conn->mss, 'x')), 0);
+	h_clear();
+	t0 = h_st.now_us;
+	while (h_n_out == 0)
+		h_advance_ms(1);
+	cr_expect_eq(h_ctr[HG_WC_tcp_tail_probes], 1, "a probe");
+	cr_expect_eq(h_ctr[HG_WC_tcp_rto], 0, "not a timeout");
+	cr_expect_leq(h_st.now_us - t0, 201000);
+	cr_expect_eq(h_last()->h.seq, iss + 1);
+	cr_expect_eq(h_conn->cc.cwnd, cwnd, "window untouched");
+	h_clear();
+	t0 = h_st.now_us;
+	while (h_n_out == 0)
+		h_advance_ms(1);
+	cr_expect_eq(h_ctr[HG_WC_tcp_rto], 1, "then the timeout");
+	cr_expect_geq(h_st.now_us - t0, 200000);
+}
