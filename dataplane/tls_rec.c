@@ -124,35 +124,6 @@ static void list_keep(struct rte_mbuf *m, uint32_t n)
 	m->next = NULL;
 }
 
-/* n bytes from offset `off`, copied into new mbufs. NULL: no mbufs. */
-static struct rte_mbuf *list_copy(struct rte_mempool *pool,
-				  const struct rte_mbuf *src, uint32_t off,
-				  uint32_t n)
-{
-	struct rte_mbuf *head = NULL, *tail = NULL;
-
-	while (n > 0) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-		uint32_t k;
-
-		if (m == NULL) {
-			list_free(head);
-			return NULL;
-		}
-		k = min32(n, rte_pktmbuf_tailroom(m));
-		list_read(src, off, k, rte_pktmbuf_mtod(m, uint8_t *));
-		m->data_len = (uint16_t)k;
-		if (tail != NULL)
-			tail->next = m;
-		else
-			head = m;
-		tail = m;
-		off += k;
-		n -= k;
-	}
-	return head;
-}
-
 /* Splits m at k (0 < k < data_len): returns an indirect mbuf for its first
  * k bytes, and m keeps the rest. Both share the buffer, each its own
  * part, so both may be written in place but neither may grow. */
@@ -542,25 +513,6 @@ static enum hg_tls_rx content_in(struct hg_tls_rec *t, struct rte_mempool *pool,
 	}
 }
 
-/* The scatter list of a record's body. A record in more mbufs than that
- * can take (see HG_TLS_REC_SG_MAX) is compacted into new ones first.
- * Returns the entries, or -1 (*rp freed) when mbufs ran out. */
-static int body_sg(struct rte_mempool *pool, struct rte_mbuf **rp, uint32_t off,
-		   uint32_t body, uint32_t total, struct hg_sg *sg)
-{
-	unsigned n = list_sg(*rp, off, body, sg, HG_TLS_REC_SG_MAX);
-	struct rte_mbuf *c;
-
-	if (n <= HG_TLS_REC_SG_MAX)
-		return (int)n;
-	c = list_copy(pool, *rp, 0, total);
-	list_free(*rp);
-	*rp = c;
-	if (c == NULL)
-		return -1;
-	return (int)list_sg(c, off, body, sg, HG_TLS_REC_SG_MAX);
-}
-
 /* Opens the record r (header `h`, `total` bytes) in place under the next
  * receive sequence number. True when it was genuine. */
 static bool decrypt(struct hg_tls_rec *t, const struct rte_mbuf *r,
@@ -597,16 +549,18 @@ static enum hg_tls_rx open_record(struct hg_tls_rec *t,
 	uint32_t body = total - off - HG_TLS_TAG_LEN;
 	uint8_t type = h[0];
 	long len = body;
-	int n;
+	unsigned n;
 
 	if (t->rx.seq == UINT64_MAX) { /* no wrap (RFC 8446 5.3) */
 		list_free(r);
 		return fatal(t, HG_TLS_ALERT_INTERNAL_ERROR);
 	}
-	n = body_sg(pool, &r, off, body, total, sg);
-	if (n < 0)
+	n = list_sg(r, off, body, sg, HG_TLS_REC_SG_MAX);
+	if (n > HG_TLS_REC_SG_MAX) { /* only with mbufs of a few bytes */
+		list_free(r);
 		return nomem(t);
-	if (!decrypt(t, r, h, total, sg, (unsigned)n)) {
+	}
+	if (!decrypt(t, r, h, total, sg, n)) {
 		list_free(r);
 		COUNT(t, tls_decrypt_failures);
 		return fatal(t, HG_TLS_ALERT_BAD_RECORD_MAC);
@@ -616,7 +570,7 @@ static enum hg_tls_rx open_record(struct hg_tls_rec *t,
 	/* TLS 1.3: content, type, padding; at most 2^14 + 1 bytes of them.
 	 * TLS 1.2: content, at most 2^14 bytes. */
 	if (t->version == HG_TLS_V13 && body <= HG_TLS_REC_MAX_PLAIN + 1)
-		len = inner_type_at(sg, (unsigned)n, &type);
+		len = inner_type_at(sg, n, &type);
 	else if (t->version == HG_TLS_V13 || body > HG_TLS_REC_MAX_PLAIN)
 		len = -2;
 	if (len < 0) {

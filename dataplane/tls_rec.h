@@ -67,11 +67,13 @@ enum {
 /* Below this, received segments and decrypted pieces are copied (see
  * above). */
 #define HG_TLS_REC_SMALL 512
-/* Scatter-list entries for one record. With HG_TLS_REC_SMALL, a received
- * record of at most 18437 bytes lies in fewer mbufs than this (every mbuf
- * holds HG_TLS_REC_SMALL bytes or more, or was filled by copies); a record
- * that does not is compacted into fresh mbufs first. A record we seal ends
- * earlier rather than span more. */
+/* Scatter-list entries for one record. A received record (at most 18437
+ * bytes) lies in fewer mbufs than this: each one we keep holds
+ * HG_TLS_REC_SMALL bytes or more, or is one we fill with copies before
+ * starting another, so at worst 2 per HG_TLS_REC_SMALL + 1 bytes (about
+ * 72). Only mbufs with less than ~150 bytes of room could make a record
+ * span more; it is then refused (internal_error, tls_nomem). A record we
+ * seal ends earlier rather than span more. */
 #define HG_TLS_REC_SG_MAX 128
 
 enum hg_tls_rx {

@@ -1355,3 +1355,56 @@ Test(tls_rec, init_refuses_unknown)
 	cr_assert_eq(t.record_size, 16384);
 	hg_tls_rec_free(&t);
 }
+
+/* Opens wire bytes given one byte per call, with `p` as the record
+ * layer's pool. Returns the last result; the plaintext goes to out. */
+static enum hg_tls_rx bytewise(struct hg_tls_rec *t, struct rte_mempool *p,
+			       const uint8_t *wire, size_t n, uint8_t *out,
+			       size_t *out_len, size_t max)
+{
+	enum hg_tls_rx rc = HG_TLS_RX_OK;
+
+	for (size_t i = 0; i < n && rc == HG_TLS_RX_OK; i++) {
+		struct rte_mbuf *plain = NULL;
+
+		rc = hg_tls_rec_open(
+		    t, p, mk_chain(wire + i, 1, pat_bytes, 1, ROOM_NORMAL),
+		    &plain);
+		take_chain(plain, out, out_len, max);
+	}
+	return rc;
+}
+
+/* With mbufs of 100 bytes, a record lies in more mbufs than one scatter
+ * list takes: compacted when that helps, refused (not overrun) when not. */
+Test(tls_rec, records_in_tiny_mbufs)
+{
+	static uint8_t data[16000], wire[32768], got[32768];
+	struct rte_mempool *small;
+	struct peer p;
+	struct hg_tls_rec t;
+	size_t wn, gn = 0;
+
+	small = rte_pktmbuf_pool_create(
+	    "small", 2047, 0, 0, RTE_PKTMBUF_HEADROOM + 100, SOCKET_ID_ANY);
+	cr_assert_not_null(small);
+	peer_up(&p, &S13_AES256);
+	rec_up(&t, &p, 16384);
+	fill(data, sizeof(data), 4);
+	wn = client_write(&p, data, 5000, 5000, wire, sizeof(wire));
+	cr_assert_eq(bytewise(&t, small, wire, wn, got, &gn, sizeof(got)),
+		     HG_TLS_RX_OK);
+	cr_assert_eq(gn, 5000);
+	cr_assert_eq(memcmp(got, data, 5000), 0);
+	wn = client_write(&p, data, sizeof(data), sizeof(data), wire,
+			  sizeof(wire));
+	cr_assert_eq(bytewise(&t, small, wire, wn, got, &gn, sizeof(got)),
+		     HG_TLS_RX_FATAL);
+	cr_assert_eq(t.alert, HG_TLS_ALERT_INTERNAL_ERROR);
+	cr_assert_eq(ctr[HG_WC_tls_nomem], 1);
+	hg_tls_rec_free(&t);
+	peer_down(&p);
+	expect_no_leak();
+	cr_assert_eq(rte_mempool_in_use_count(small), 0);
+	rte_mempool_free(small);
+}
