@@ -116,7 +116,7 @@ int hg_hkdf_expand_label(IMB_MGR *mgr, unsigned hash_len, const uint8_t *secret,
 	 *          opaque context<0..255>; } HkdfLabel; */
 	static const char prefix[] = "tls13 ";
 	uint8_t info[2 + 1 + 255 + 1 + 255];
-	size_t label_len = strlen(label), plen = sizeof(prefix) - 1, n = 0;
+	size_t label_len = strlen(label), plen = sizeof(prefix) - 1, n;
 
 	if (out_len > 0xffff || plen + label_len > 255 || context_len > 255)
 		return -1;
