@@ -23,9 +23,12 @@
 
 #define WCOUNT(r, name) ((r)->wctr[HG_WC_##name]++)
 
-/* Client bytes kept during a handshake: its ClientHello (at most one
- * 16 KiB record, usually under 2 KiB), its second flight and what it
- * sends before the keys arrive. More than this is not a TLS client. */
+/* Client bytes taken during a handshake: its ClientHello (at most one
+ * 16 KiB record, usually under 2 KiB), its second flight and the first
+ * records it sends before the keys arrive. What it sends beyond waits in
+ * the TCP receive queue (its window closes) until the keys are here: a
+ * client may send a window's worth of data right after its Finished. The
+ * control plane gives up on a handshake longer than this. */
 #define HS_HOLD_MAX (64 * 1024)
 /* Plaintext decrypted for the backend and not yet in its send queue. */
 #define PLAIN_MAX (64 * 1024)
@@ -226,16 +229,13 @@ static void hs_forward(struct hg_relay_flow *f)
 	struct hg_relay_tls *t = f->tls;
 	struct hg_relay *r = relay_of(f);
 
-	while (hg_tcp_rcv_bytes(f->client) > 0) {
-		struct rte_mbuf *m = hg_tcp_recv(f->client, UINT32_MAX), *s;
+	while (hg_tcp_rcv_bytes(f->client) > 0 && t->held_bytes < HS_HOLD_MAX) {
+		struct rte_mbuf *m = hg_tcp_recv(f->client,
+						 HS_HOLD_MAX - t->held_bytes),
+				*s;
 
 		if (m == NULL)
 			return;
-		if (t->held_bytes + m->pkt_len > HS_HOLD_MAX) {
-			rte_pktmbuf_free(m);
-			hs_abort(f);
-			return;
-		}
 		for (s = m; s != NULL; s = s->next) {
 			const uint8_t *p = rte_pktmbuf_mtod(s, const uint8_t *);
 			uint32_t left = s->data_len;
@@ -279,12 +279,12 @@ static void hs_forward(struct hg_relay_flow *f)
 
 /* --- records --- */
 
+/* A record the record layer built (it counted tls_nomem when it could
+ * not: an alert or KeyUpdate then goes missing, which the peer survives). */
 static void send_to_client(struct hg_relay_flow *f, struct rte_mbuf *m)
 {
 	if (m != NULL)
 		hg_tcp_send(f->client, m);
-	else
-		WCOUNT(relay_of(f), tls_nomem);
 }
 
 /* The record layer refused the client's records (or the client sent a
@@ -394,22 +394,27 @@ static bool client_to_backend(struct hg_relay_flow *f)
 }
 
 /* Seals up to `max` bytes of the backend's stream into records for the
- * client. Returns the plaintext bytes sent, 0 when nothing could go. */
-static uint32_t seal_some(struct hg_relay_flow *f, struct hg_tcp_conn *b,
-			  uint32_t max)
+ * client. Returns the plaintext bytes sent, 0 when nothing could go, -1
+ * when the bytes taken could not be sealed (out of mbufs): they are gone,
+ * so the client's stream has a hole and the flow must end. */
+static int64_t seal_some(struct hg_relay_flow *f, struct hg_tcp_conn *b,
+			 uint32_t max)
 {
 	struct hg_relay_tls *t = f->tls;
-	struct rte_mbuf *m = hg_tcp_recv(b, max), *rec;
+	struct rte_mbuf *m, *rec;
 	uint32_t n;
 
+	/* At least one whole segment (the record layer cuts records to
+	 * record_size itself, however small that is configured). */
+	if (b->rcvq != NULL && b->rcvq->data_len > max)
+		max = b->rcvq->data_len;
+	m = hg_tcp_recv(b, max);
 	if (m == NULL)
 		return 0;
 	n = m->pkt_len;
 	rec = hg_tls_rec_seal(&t->rec, pool_of(f), m);
-	if (rec == NULL) {
-		WCOUNT(relay_of(f), tls_nomem);
-		return 0;
-	}
+	if (rec == NULL)
+		return -1;
 	hg_tcp_send(f->client, rec);
 	hg_relay_count_moved(f, f->client, &f->bytes_b2c, n);
 	t->last_tx_us = relay_of(f)->tcp->now_us;
@@ -437,10 +442,17 @@ static void backend_to_client(struct hg_relay_flow *f)
 		return;
 	while (hg_tcp_snd_space(f->client) > 0 && hg_tcp_rcv_bytes(b) > 0) {
 		uint32_t max = record;
+		int64_t n;
 
 		if (relay_of(f)->tcp->now_us - t->last_tx_us > IDLE_SMALL_US)
 			max = b->rcvq->data_len; /* one segment's worth */
-		if (seal_some(f, b, max) == 0)
+		n = seal_some(f, b, max);
+		if (n < 0) {
+			/* Both sides are reset; client_closed frees f. */
+			hg_tcp_abort(f->client);
+			return;
+		}
+		if (n == 0)
 			break;
 	}
 	if (b->rcv_fin && hg_tcp_rcv_bytes(b) == 0 && !f->client_fin_sent) {
@@ -522,12 +534,17 @@ void hg_relay_tls_flush_backend(struct hg_relay_flow *f,
 {
 	struct hg_relay_tls *t = f->tls;
 
+	int64_t n = 0;
+
 	if (!t->keyed)
 		return;
 	while (hg_tcp_rcv_bytes(b) > 0 &&
-	       seal_some(f, b, f->vs->cfg->tls.record_size) > 0)
+	       (n = seal_some(f, b, f->vs->cfg->tls.record_size)) > 0)
 		;
-	send_close_notify(f);
+	/* Bytes lost to a failed seal: no close_notify, so the client sees
+	 * the stream cut short rather than complete. */
+	if (n >= 0)
+		send_close_notify(f);
 }
 
 void hg_relay_tls_flow_end(struct hg_relay_flow *f)
