@@ -212,6 +212,7 @@ static const struct field vs_fields[] = {
 	F_UINT(VC, backend_down_s, 1, 3600, 10, 0),
 	F_UINT(VC, connect_retries, 0, 8, 1, 0),
 	F_CUSTOM(tls),
+	F_CUSTOM(backend_tls),
 };
 #undef VC
 
@@ -230,6 +231,20 @@ static const struct field tls_fields[] = {
 	F_UINT(TC, handshake_timeout_s, 1, 300, 10, 0),
 };
 #undef TC
+
+#define BT struct hg_backend_tls_config
+static const struct field backend_tls_fields[] = {
+	F_CUSTOM(ca),
+	F_BOOL(BT, verify, 1),
+	F_CUSTOM(server_name),
+	F_CUSTOM(min_version),
+	F_CUSTOM(max_version),
+	F_CUSTOM(ciphersuites),
+	F_CUSTOM(ciphers),
+	F_CUSTOM(alpn),
+	F_BOOL(BT, session_reuse, 1),
+};
+#undef BT
 
 #define BC struct hg_backend_config
 static const struct field backend_fields[] = {
@@ -267,6 +282,7 @@ static const struct field tls_cert_fields[] = {
 };
 static const struct section tls_section = SECTION(tls_fields);
 static const struct section tls_cert_section = SECTION(tls_cert_fields);
+static const struct section backend_tls_section = SECTION(backend_tls_fields);
 static const struct section backend_section = SECTION(backend_fields);
 static const struct section relay_section = SECTION(relay_fields);
 
@@ -1068,7 +1084,7 @@ static int get_opt_str(json_t *o, const char *key, const char *parent,
 }
 
 /* "alpn": ["h2", "http/1.1"] is kept as "h2,http/1.1". */
-static int load_alpn(json_t *o, const char *parent, struct hg_tls_config *t,
+static int load_alpn(json_t *o, const char *parent, char *alpn, size_t size,
 		     struct errbuf *e)
 {
 	json_t *arr = json_object_get(o, "alpn"), *v;
@@ -1088,11 +1104,11 @@ static int load_alpn(json_t *o, const char *parent, struct hg_tls_config *t,
 		    n != json_string_length(v) || strchr(s, ',') != NULL)
 			return fail(e, path, "entry %zu: a protocol name of "
 				    "1 to 255 characters without commas", i);
-		if (used + n + 2 > sizeof(t->alpn))
+		if (used + n + 2 > size)
 			return fail(e, path, "too long");
 		if (used > 0)
-			t->alpn[used++] = ',';
-		memcpy(t->alpn + used, s, n);
+			alpn[used++] = ',';
+		memcpy(alpn + used, s, n);
 		used += n;
 	}
 	return 0;
@@ -1159,7 +1175,38 @@ static int load_tls(json_t *o, const char *parent, struct hg_tls_config *t,
 	    get_opt_str(o, "groups", path, t->groups, sizeof(t->groups), e) <
 		    0)
 		return -1;
-	return load_alpn(o, path, t, e);
+	return load_alpn(o, path, t->alpn, sizeof(t->alpn), e);
+}
+
+static int load_backend_tls(json_t *o, const char *parent,
+			    struct hg_backend_tls_config *t, struct errbuf *e)
+{
+	char path[PATH_LEN], fpath[PATH_LEN];
+
+	join(path, sizeof(path), parent, "backend_tls");
+	if (!json_is_object(o))
+		return fail(e, path, "must be an object");
+	if (load_section(o, path, &backend_tls_section, t, e) < 0)
+		return -1;
+	t->enabled = true;
+	if (get_tls_version(o, "min_version", path, HG_TLS_V12,
+			    &t->min_version, e) < 0 ||
+	    get_tls_version(o, "max_version", path, HG_TLS_V13,
+			    &t->max_version, e) < 0)
+		return -1;
+	if (t->min_version > t->max_version) {
+		join(fpath, sizeof(fpath), path, "min_version");
+		return fail(e, fpath, "above max_version");
+	}
+	if (get_opt_str(o, "ca", path, t->ca, sizeof(t->ca), e) < 0 ||
+	    get_opt_str(o, "server_name", path, t->server_name,
+			sizeof(t->server_name), e) < 0 ||
+	    get_opt_str(o, "ciphersuites", path, t->ciphersuites,
+			sizeof(t->ciphersuites), e) < 0 ||
+	    get_opt_str(o, "ciphers", path, t->ciphers, sizeof(t->ciphers),
+			e) < 0)
+		return -1;
+	return load_alpn(o, path, t->alpn, sizeof(t->alpn), e);
 }
 
 static int load_vs(json_t *o, const char *path, struct hg_config *c,
@@ -1213,8 +1260,17 @@ static int load_vs(json_t *o, const char *path, struct hg_config *c,
 			return -1;
 	}
 	v->n_backends = (unsigned)json_array_size(arr);
-	if (json_object_get(o, "tls") != NULL)
-		return load_tls(json_object_get(o, "tls"), path, &v->tls, e);
+	if (json_object_get(o, "tls") != NULL &&
+	    load_tls(json_object_get(o, "tls"), path, &v->tls, e) < 0)
+		return -1;
+	if (json_object_get(o, "backend_tls") != NULL) {
+		if (!v->tls.enabled) {
+			join(fpath, sizeof(fpath), path, "backend_tls");
+			return fail(e, fpath, "needs tls (client side TLS)");
+		}
+		return load_backend_tls(json_object_get(o, "backend_tls"),
+					path, &v->backend_tls, e);
+	}
 	return 0;
 }
 
@@ -1520,10 +1576,24 @@ static json_t *dump_listeners(const struct hg_config *cfg, bool *ok)
 	return arr;
 }
 
+static json_t *alpn_array(const char *p, bool *ok)
+{
+	json_t *alpn = json_array();
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (alpn == NULL ||
+		    json_array_append_new(alpn, json_stringn(p, n)) < 0)
+			*ok = false;
+		p += n + (p[n] == ',');
+	}
+	return alpn;
+}
+
 static json_t *dump_tls(const struct hg_tls_config *t, bool *ok)
 {
-	json_t *o = json_object(), *certs = json_array(), *alpn = json_array();
-	const char *p = t->alpn;
+	json_t *o = json_object(), *certs = json_array();
 
 	emit_fields(o, &tls_section, t, ok);
 	for (unsigned i = 0; i < t->n_certs && i < HG_TLS_MAX_CERTS; i++) {
@@ -1542,15 +1612,25 @@ static json_t *dump_tls(const struct hg_tls_config *t, bool *ok)
 	set(o, "ciphersuites", json_string(t->ciphersuites), ok);
 	set(o, "ciphers", json_string(t->ciphers), ok);
 	set(o, "groups", json_string(t->groups), ok);
-	while (*p != '\0') {
-		size_t n = strcspn(p, ",");
+	set(o, "alpn", alpn_array(t->alpn, ok), ok);
+	return o;
+}
 
-		if (alpn == NULL ||
-		    json_array_append_new(alpn, json_stringn(p, n)) < 0)
-			*ok = false;
-		p += n + (p[n] == ',');
-	}
-	set(o, "alpn", alpn, ok);
+static json_t *dump_backend_tls(const struct hg_backend_tls_config *t,
+				bool *ok)
+{
+	json_t *o = json_object();
+
+	emit_fields(o, &backend_tls_section, t, ok);
+	set(o, "ca", json_string(t->ca), ok);
+	set(o, "server_name", json_string(t->server_name), ok);
+	set(o, "min_version", json_string(t->min_version == HG_TLS_V13
+						  ? "1.3" : "1.2"), ok);
+	set(o, "max_version", json_string(t->max_version == HG_TLS_V13
+						  ? "1.3" : "1.2"), ok);
+	set(o, "ciphersuites", json_string(t->ciphersuites), ok);
+	set(o, "ciphers", json_string(t->ciphers), ok);
+	set(o, "alpn", alpn_array(t->alpn, ok), ok);
 	return o;
 }
 
@@ -1584,6 +1664,9 @@ static json_t *dump_vs(const struct hg_config *cfg, bool *ok)
 		set(o, "backends", bs, ok);
 		if (v->tls.enabled)
 			set(o, "tls", dump_tls(&v->tls, ok), ok);
+		if (v->backend_tls.enabled)
+			set(o, "backend_tls",
+			    dump_backend_tls(&v->backend_tls, ok), ok);
 		if (arr == NULL || json_array_append_new(arr, o) < 0)
 			*ok = false;
 	}

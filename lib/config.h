@@ -98,6 +98,18 @@
  *       record_size     largest plaintext per record sent, 512..16384,
  *                       default 16384
  *       handshake_timeout_s 1..300, default 10
+ *     backend_tls       optional, only with tls: TLS to the backends too
+ *                       (the handshake in the control plane, records in
+ *                       the data plane)
+ *       ca              PEM file of CAs to trust; "" (default): the
+ *                       system's store
+ *       verify          true (default): the backend's chain and name
+ *       server_name     sent as SNI and verified; "" (default): no SNI,
+ *                       the backend's IP address is verified
+ *       min_version, max_version, ciphersuites, ciphers   as for tls
+ *       alpn            protocols offered, default none
+ *       session_reuse   true (default): resume the last session with
+ *                       each backend
  */
 #ifndef HG_CONFIG_H
 #define HG_CONFIG_H
@@ -247,6 +259,20 @@ struct hg_tls_config {
 	unsigned handshake_timeout_s;
 };
 
+/* TLS from the gateway to the backends (with client side TLS only). */
+struct hg_backend_tls_config {
+	bool enabled; /* a "backend_tls" object is present */
+	char ca[HG_TLS_PATH_MAX]; /* trusted CAs (PEM); "" = the system's */
+	bool verify;              /* the chain and the name */
+	char server_name[HG_TLS_PATH_MAX]; /* SNI and the name verified;
+					      "" = verify the address */
+	uint16_t min_version, max_version;
+	char ciphersuites[HG_TLS_LIST_MAX];
+	char ciphers[HG_TLS_LIST_MAX];
+	char alpn[HG_TLS_LIST_MAX]; /* offered, comma-separated */
+	bool session_reuse;
+};
+
 /* A plain TCP virtual server: a listener relayed to a backend pool. */
 struct hg_vs_config {
 	char name[HG_NAME_MAX];
@@ -263,6 +289,7 @@ struct hg_vs_config {
 	struct hg_backend_config backends[HG_VS_MAX_BACKENDS];
 	unsigned n_backends;
 	struct hg_tls_config tls; /* client side TLS, when tls.enabled */
+	struct hg_backend_tls_config backend_tls;
 };
 
 struct hg_relay_config {

@@ -1112,3 +1112,36 @@ Test(config_tls, bad)
 		   "tls.versions: unknown field");
 	expect_err(CFG_TLS(",'tls':true"), "tls: must be an object");
 }
+
+Test(config_tls, backend_tls)
+{
+	static const char *full = CFG_TLS(
+		",'tls':{'certificates':[" CERT0 "]},'backend_tls':{"
+		"'ca':'/etc/hg/inside-ca.pem','server_name':'app.inside',"
+		"'max_version':'1.2','alpn':['http/1.1'],'verify':false}");
+	const struct hg_backend_tls_config *b = &cfg.vs[0].backend_tls;
+
+	cr_assert_eq(load(full), 0, "%s", err);
+	cr_expect(b->enabled);
+	cr_expect_str_eq(b->ca, "/etc/hg/inside-ca.pem");
+	cr_expect_str_eq(b->server_name, "app.inside");
+	cr_expect_eq(b->min_version, HG_TLS_V12);
+	cr_expect_eq(b->max_version, HG_TLS_V12);
+	cr_expect_str_eq(b->alpn, "http/1.1");
+	cr_expect_not(b->verify);
+	cr_expect(b->session_reuse);
+	round_trip(full);
+
+	cr_assert_eq(load(CFG_TLS(",'tls':{'certificates':[" CERT0 "]},"
+				  "'backend_tls':{}")), 0, "%s", err);
+	cr_expect(b->verify);
+	cr_expect_str_eq(b->ca, "");
+	expect_err(CFG_TLS(",'backend_tls':{}"),
+		   "virtual_servers[0].backend_tls: needs tls");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "]},"
+			   "'backend_tls':{'verify':'yes'}"),
+		   "backend_tls.verify");
+	expect_err(CFG_TLS(",'tls':{'certificates':[" CERT0 "]},"
+			   "'backend_tls':{'cert':'x'}"),
+		   "backend_tls.cert: unknown field");
+}
