@@ -62,10 +62,12 @@ enum hg_tcp_close_reason {
 
 struct hg_tcp_conn;
 
-/* Out-of-order segments held per connection: a burst loss at a gigabit
- * leaves many segments behind the hole; fewer means the peer resends
- * what we already had. */
-#define HG_TCP_OOO_MAX 256
+/* Out-of-order segments held per connection: one per KiB of receive
+ * buffer (a whole window of full segments behind one hole: fewer means
+ * the peer resends what we already had), within [MIN, MAX]. The array is
+ * allocated at a connection's first out-of-order segment. */
+#define HG_TCP_OOO_MIN 64
+#define HG_TCP_OOO_MAX 4096
 
 /* Sent segments stamped for delivery rate samples (BBR): about 16 per
  * congestion window, so a round trip yields a dozen samples. */
@@ -184,7 +186,8 @@ struct hg_tcp_conn {
 	/* Out-of-order segments: ranges in `ooo`, mbufs in `ooo_q` sorted by
 	 * sequence (m->hash.usr holds each one's sequence number). */
 	struct hg_seqset ooo;
-	struct rte_mbuf *ooo_q[HG_TCP_OOO_MAX];
+	struct rte_mbuf **ooo_q; /* NULL until the first one */
+	uint16_t ooo_cap;
 	uint16_t ooo_n;
 	uint32_t ooo_bytes;
 

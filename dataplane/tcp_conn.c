@@ -245,6 +245,9 @@ static void free_queues(struct hg_tcp_conn *c)
 	rte_pktmbuf_free(c->rcvq);
 	for (unsigned i = 0; i < c->ooo_n; i++)
 		rte_pktmbuf_free(c->ooo_q[i]);
+	free(c->ooo_q);
+	c->ooo_q = NULL;
+	c->ooo_cap = 0;
 	c->sndq = c->rcvq = NULL;
 	c->sndq_bytes = c->rcvq_bytes = 0;
 	c->ooo_n = 0;

@@ -3,6 +3,7 @@
  * (PAWS), RFC 2018 / 6675 (SACK in and out), RFC 5681 / 6582 (duplicate
  * ACKs, fast retransmit and recovery) and SYN cookies. */
 #include <rte_mbuf.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pkt.h"
@@ -233,7 +234,17 @@ static void ooo_insert(struct hg_tcp_conn *c, struct rx *r, uint32_t seq,
 	HG_TCP_COUNT(s, tcp_ooo_segments);
 	if (hg_seqset_covers(&c->ooo, seq, seq + len))
 		return; /* a duplicate */
-	if (c->ooo_n == RTE_DIM(c->ooo_q) ||
+	if (c->ooo_q == NULL) {
+		uint32_t cap = c->rcv_buf / 1024;
+
+		if (cap < HG_TCP_OOO_MIN)
+			cap = HG_TCP_OOO_MIN;
+		if (cap > HG_TCP_OOO_MAX)
+			cap = HG_TCP_OOO_MAX;
+		c->ooo_q = malloc(cap * sizeof(*c->ooo_q));
+		c->ooo_cap = c->ooo_q != NULL ? (uint16_t)cap : 0;
+	}
+	if (c->ooo_n == c->ooo_cap ||
 	    hg_seqset_add(&c->ooo, seq, seq + len) < 0) {
 		HG_TCP_DROP(s, tcp_ooo_full);
 		return;

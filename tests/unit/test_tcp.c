@@ -1075,3 +1075,40 @@ Test(tcp, lost_retransmission_resent_before_the_rto)
 	cr_expect_eq(h_ctr[HG_WC_tcp_tail_probes], 0, "no probe in recovery");
 	cr_expect(h_conn->in_recovery, "still the same recovery");
 }
+
+/* The out-of-order queue holds a whole receive window behind one hole
+ * (one segment per KiB of rcv_buf: 512 for 512 KiB), allocated at the
+ * first out-of-order segment and bounded. */
+static void with_512k(struct hg_tcp_cfg *c)
+{
+	c->rcv_buf = 512 * 1024;
+}
+
+Test(tcp_ooo, holds_a_window_behind_one_hole, .init = NULL,
+     .fini = h_teardown)
+{
+	static uint8_t buf[600];
+	struct hg_tcp_opts a = ts(200, 0);
+	uint32_t iss;
+
+	h_setup_cfg(with_512k);
+	iss = h_accept(100);
+	cr_expect_null(h_conn->ooo_q, "nothing allocated before it is needed");
+	/* Byte 0 lost; 520 segments of 600 bytes after it. */
+	for (uint32_t i = 0; i < 520; i++) {
+		if (h_n_out > MAX_OUT - 8)
+			h_clear();
+		h_send(PEER_PORT, LPORT, ISN_PEER + 2 + i * 600, iss + 1,
+		       HG_TCP_ACK, 502, &a, buf, sizeof(buf));
+	}
+	cr_expect_eq(h_conn->ooo_cap, 512);
+	cr_expect_eq(h_conn->ooo_n, 512, "held %u", h_conn->ooo_n);
+	cr_expect_eq(h_drops[HG_DROP_tcp_ooo_full], 8, "the rest dropped");
+	/* The hole fills: everything held is delivered in order. */
+	h_clear();
+	h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1, HG_TCP_ACK, 502, &a,
+	       buf, 1);
+	cr_expect_eq(hg_tcp_rcv_bytes(h_conn), 1 + 512 * 600);
+	cr_expect_eq(h_conn->ooo_n, 0);
+	cr_expect_eq(h_last()->h.ack, ISN_PEER + 2 + 512 * 600);
+}
