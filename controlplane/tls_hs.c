@@ -23,6 +23,7 @@
  */
 #include "tls_hs.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,8 +75,16 @@ struct ticket_key {
 	bool valid;
 };
 
+/* What key derivation and the tx probe use, fetched once per server or
+ * client. */
+struct crypto {
+	EVP_KDF *hkdf, *prf;
+	EVP_CIPHER *aes128gcm, *aes256gcm, *chacha;
+};
+
 struct hg_tls_server {
 	SSL_CTX *ctx;
+	struct crypto cr;
 	struct cert certs[HG_TLS_MAX_CERTS];
 	unsigned n_certs;
 	/* ALPN in wire format (length-prefixed names), our preference order */
@@ -85,30 +94,56 @@ struct hg_tls_server {
 	unsigned ticket_lifetime_s;
 	uint64_t next_rotation_s; /* 0 until the first tick */
 	struct ticket_key ticket_cur, ticket_prev;
-	/* fetched once: key derivation and the tx probe */
-	EVP_KDF *hkdf, *prf;
-	EVP_CIPHER *aes128gcm, *aes256gcm, *chacha, *aes256cbc;
+	EVP_CIPHER *aes256cbc; /* the ticket cipher */
 };
 
+/* A backend's last resumable session (TLS 1.2 only: see tls_hs.h). */
+struct session {
+	char ip[INET6_ADDRSTRLEN];
+	uint16_t port;
+	uint64_t used; /* the client's clock at the last store or use */
+	SSL_SESSION *sess;
+};
+
+struct hg_tls_client {
+	SSL_CTX *ctx;
+	struct crypto cr;
+	bool verify;
+	bool session_reuse;
+	bool name_is_ip; /* server_name is an address: verified, not SNI */
+	char server_name[HG_TLS_PATH_MAX];
+	uint64_t clock; /* counts stores and uses, for replacement */
+	struct session sessions[HG_TLS_CLIENT_SESSIONS];
+};
+
+/* One handshake, either role. "Peer" is the other side (the client for a
+ * server, the backend for a client), "own" ours: rx is what the peer
+ * sends, tx what we send, whatever the role. */
 struct hg_tls_hs {
-	struct hg_tls_server *server;
+	const struct crypto *cr;
+	struct hg_tls_server *server; /* the server role's, else NULL */
+	struct hg_tls_client *client; /* the client role's, else NULL */
+	/* client role: the backend (the session's key) */
+	char backend_ip[INET6_ADDRSTRLEN];
+	uint16_t backend_port;
 	SSL *ssl; /* NULL once DONE or FAILED */
 	enum hg_tls_hs_status status;
 	const char *fail_reason;
+	const char *fail_detail;
 
-	/* the client record being gathered: header, then body */
+	/* the peer record being gathered: header, then body */
 	uint8_t rec[REC_HDR + HG_TLS_RECORD_MAX];
 	size_t rec_len;
-	uint64_t fed; /* client bytes handed to OpenSSL, whole records */
+	uint64_t fed; /* peer bytes handed to OpenSSL, whole records */
 	unsigned records_fed;
-	bool server_spoke; /* a server handshake record went out */
+	bool own_spoke; /* a handshake record of ours went out */
 
 	/* TLS 1.2: records after each side's ChangeCipherSpec */
-	bool client_ccs, server_ccs;
+	bool peer_ccs, own_ccs;
 	uint64_t rx_after_ccs, tx_after_ccs;
 
-	/* TLS 1.3: the application traffic secrets (keylog callback) and the
-	 * server's key, to count the records sent under it */
+	/* TLS 1.3: the application traffic secrets (keylog callback) and our
+	 * own key, to count the records we sent under it */
 	uint8_t client_secret[HG_TLS_MAX_SECRET];
 	uint8_t server_secret[HG_TLS_MAX_SECRET];
 	size_t client_secret_len, server_secret_len;
@@ -185,17 +220,40 @@ static const char *digest_of(uint8_t cipher)
 	return cipher == HG_TLS_AES_256_GCM_SHA384 ? "SHA384" : "SHA256";
 }
 
-static const EVP_CIPHER *aead_of(const struct hg_tls_server *s, uint8_t cipher)
+static const EVP_CIPHER *aead_of(const struct crypto *cr, uint8_t cipher)
 {
 	switch (cipher) {
 	case HG_TLS_AES_128_GCM_SHA256:
-		return s->aes128gcm;
+		return cr->aes128gcm;
 	case HG_TLS_AES_256_GCM_SHA384:
-		return s->aes256gcm;
+		return cr->aes256gcm;
 	case HG_TLS_CHACHA20_POLY1305_SHA256:
-		return s->chacha;
+		return cr->chacha;
 	}
 	return NULL;
+}
+
+static int crypto_init(struct crypto *cr)
+{
+	cr->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	cr->prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+	cr->aes128gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	cr->aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	cr->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	return cr->hkdf != NULL && cr->prf != NULL && cr->aes128gcm != NULL &&
+		       cr->aes256gcm != NULL && cr->chacha != NULL
+		   ? 0
+		   : -1;
+}
+
+static void crypto_free(struct crypto *cr)
+{
+	EVP_KDF_free(cr->hkdf);
+	EVP_KDF_free(cr->prf);
+	EVP_CIPHER_free(cr->aes128gcm);
+	EVP_CIPHER_free(cr->aes256gcm);
+	EVP_CIPHER_free(cr->chacha);
+	memset(cr, 0, sizeof(*cr));
 }
 
 static bool is_list_sep(char c)
@@ -326,12 +384,13 @@ static int set_ciphers12(SSL_CTX *ctx, const char *list, char *err,
 	return 0;
 }
 
-static int parse_alpn(struct hg_tls_server *s, const char *list, char *err,
-		      size_t errlen)
+/* A comma list into ALPN's wire format (length-prefixed names). */
+static int parse_alpn(uint8_t *wire, size_t cap, size_t *wire_len,
+		      const char *list, char *err, size_t errlen)
 {
 	const char *p = list;
 
-	s->alpn_len = 0;
+	*wire_len = 0;
 	while (*p != '\0') {
 		const char *e = strchr(p, ',');
 		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
@@ -342,13 +401,13 @@ static int parse_alpn(struct hg_tls_server *s, const char *list, char *err,
 			     list);
 			return -1;
 		}
-		if (s->alpn_len + 1 + n > sizeof(s->alpn)) {
+		if (*wire_len + 1 + n > cap) {
 			errf(err, errlen, "alpn: '%s' is too long", list);
 			return -1;
 		}
-		s->alpn[s->alpn_len] = (uint8_t)n;
-		memcpy(s->alpn + s->alpn_len + 1, p, n);
-		s->alpn_len += 1 + n;
+		wire[*wire_len] = (uint8_t)n;
+		memcpy(wire + *wire_len + 1, p, n);
+		*wire_len += 1 + n;
 		if (e == NULL)
 			break;
 		p = e + 1;
@@ -379,26 +438,25 @@ static int cmp_str(const void *a, const void *b)
 
 static void cert_names(X509 *x, char *out, size_t len)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-					       NULL);
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	const char *names[32];
 	int n = 0;
 	size_t used = 0;
 
 	out[0] = '\0';
-	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) &&
-			n < 32;
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens) && n < 32;
 	     i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 
 		if (g->type == GEN_DNS)
-			names[n++] = (const char *)ASN1_STRING_get0_data(
-				g->d.dNSName);
+			names[n++] =
+			    (const char *)ASN1_STRING_get0_data(g->d.dNSName);
 	}
 	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
 	for (int i = 0; i < n; i++) {
-		int w = snprintf(out + used, len - used, "%s%s",
-				 i ? "," : "", names[i]);
+		int w = snprintf(out + used, len - used, "%s%s", i ? "," : "",
+				 names[i]);
 
 		if (w < 0 || (size_t)w >= len - used)
 			break;
@@ -738,40 +796,23 @@ void hg_tls_server_free(struct hg_tls_server *s)
 	SSL_CTX_free(s->ctx);
 	for (i = 0; i < HG_TLS_MAX_CERTS; i++)
 		cert_clear(&s->certs[i]);
-	EVP_KDF_free(s->hkdf);
-	EVP_KDF_free(s->prf);
-	EVP_CIPHER_free(s->aes128gcm);
-	EVP_CIPHER_free(s->aes256gcm);
-	EVP_CIPHER_free(s->chacha);
+	crypto_free(&s->cr);
 	EVP_CIPHER_free(s->aes256cbc);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
 
-static int server_setup(struct hg_tls_server *s,
-			const struct hg_tls_config *cfg, char *err,
-			size_t errlen)
+/* What both roles set alike: versions (0: 1.2 / 1.3), the AEAD-only
+ * suites, groups, no renegotiation, no compression, no read-ahead, and
+ * the callbacks that watch the handshake. */
+static int ctx_common(SSL_CTX *ctx, uint16_t vmin, uint16_t vmax,
+		      const char *suites, const char *ciphers,
+		      const char *groups, char *err, size_t errlen)
 {
-	uint16_t vmin = cfg->min_version ? cfg->min_version : HG_TLS_V12;
-	uint16_t vmax = cfg->max_version ? cfg->max_version : HG_TLS_V13;
-	SSL_CTX *ctx;
-	unsigned i;
-
-	s->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	s->prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
-	s->aes128gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
-	s->aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	s->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	s->aes256cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
-	s->ctx = ctx = SSL_CTX_new(TLS_server_method());
-	if (s->hkdf == NULL || s->prf == NULL || s->aes128gcm == NULL ||
-	    s->aes256gcm == NULL || s->chacha == NULL || s->aes256cbc == NULL ||
-	    ctx == NULL) {
-		errf(err, errlen, "OpenSSL setup failed (%s)", ossl_reason());
-		return -1;
-	}
-	SSL_CTX_set_app_data(ctx, s);
-
+	if (vmin == 0)
+		vmin = HG_TLS_V12;
+	if (vmax == 0)
+		vmax = HG_TLS_V13;
 	if ((vmin != HG_TLS_V12 && vmin != HG_TLS_V13) ||
 	    (vmax != HG_TLS_V12 && vmax != HG_TLS_V13)) {
 		errf(err, errlen,
@@ -789,17 +830,43 @@ static int server_setup(struct hg_tls_server *s,
 		errf(err, errlen, "min_version/max_version: %s", ossl_reason());
 		return -1;
 	}
-	if (set_suites13(ctx, cfg->ciphersuites, err, errlen) != 0 ||
-	    set_ciphers12(ctx, cfg->ciphers, err, errlen) != 0)
+	if (set_suites13(ctx, suites, err, errlen) != 0 ||
+	    set_ciphers12(ctx, ciphers, err, errlen) != 0)
 		return -1;
-	if (SSL_CTX_set1_groups_list(ctx, cfg->groups[0] != '\0'
-					      ? cfg->groups
-					      : DEFAULT_GROUPS) != 1) {
+	if (SSL_CTX_set1_groups_list(
+		ctx, groups[0] != '\0' ? groups : DEFAULT_GROUPS) != 1) {
 		errf(err, errlen, "groups: '%s' rejected by OpenSSL (%s)",
-		     cfg->groups, ossl_reason());
+		     groups, ossl_reason());
 		return -1;
 	}
-	if (parse_alpn(s, cfg->alpn, err, errlen) != 0)
+	SSL_CTX_set_options(ctx,
+			    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_read_ahead(ctx, 0);
+	SSL_CTX_set_keylog_callback(ctx, on_keylog);
+	SSL_CTX_set_info_callback(ctx, on_info);
+	return 0;
+}
+
+static int server_setup(struct hg_tls_server *s,
+			const struct hg_tls_config *cfg, char *err,
+			size_t errlen)
+{
+	SSL_CTX *ctx;
+	unsigned i;
+
+	s->aes256cbc = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+	s->ctx = ctx = SSL_CTX_new(TLS_server_method());
+	if (crypto_init(&s->cr) != 0 || s->aes256cbc == NULL || ctx == NULL) {
+		errf(err, errlen, "OpenSSL setup failed (%s)", ossl_reason());
+		return -1;
+	}
+	SSL_CTX_set_app_data(ctx, s);
+	if (ctx_common(ctx, cfg->min_version, cfg->max_version,
+		       cfg->ciphersuites, cfg->ciphers, cfg->groups, err,
+		       errlen) != 0)
+		return -1;
+	if (parse_alpn(s->alpn, sizeof(s->alpn), &s->alpn_len, cfg->alpn, err,
+		       errlen) != 0)
 		return -1;
 
 	if (cfg->n_certs == 0 || cfg->n_certs > HG_TLS_MAX_CERTS) {
@@ -814,10 +881,7 @@ static int server_setup(struct hg_tls_server *s,
 		s->n_certs++;
 	}
 
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-				     SSL_OP_NO_COMPRESSION |
-				     SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_read_ahead(ctx, 0);
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_max_early_data(ctx, 0);
 	/* Tickets are the only resumption: no session cache. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -846,8 +910,6 @@ static int server_setup(struct hg_tls_server *s,
 	SSL_CTX_set_tlsext_servername_arg(ctx, s);
 	if (s->alpn_len > 0)
 		SSL_CTX_set_alpn_select_cb(ctx, on_alpn, s);
-	SSL_CTX_set_keylog_callback(ctx, on_keylog);
-	SSL_CTX_set_info_callback(ctx, on_info);
 	return 0;
 }
 
@@ -890,10 +952,218 @@ void hg_tls_server_tick(struct hg_tls_server *s, uint64_t now_s)
 	s->next_rotation_s = now_s + s->ticket_lifetime_s;
 }
 
+/* ---- client ---- */
+
+static bool is_ip(const char *s)
+{
+	uint8_t a[16];
+
+	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* A DNS name for SNI and verification: letters, digits, '-', '_', '.',
+ * at most 253 of them (a trailing dot is not sent). */
+static bool is_host_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' ||
+	    strstr(s, "..") != NULL)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		      *s == '.'))
+			return false;
+	return true;
+}
+
+void hg_tls_backend_opts_default(struct hg_tls_backend_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->verify = true;
+	o->session_reuse = true;
+}
+
+void hg_tls_client_free(struct hg_tls_client *c)
+{
+	unsigned i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < HG_TLS_CLIENT_SESSIONS; i++)
+		SSL_SESSION_free(c->sessions[i].sess);
+	SSL_CTX_free(c->ctx);
+	crypto_free(&c->cr);
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+static int client_setup(struct hg_tls_client *c,
+			const struct hg_tls_backend_opts *o, char *err,
+			size_t errlen)
+{
+	uint8_t alpn[HG_TLS_LIST_MAX + 1];
+	size_t alpn_len;
+	SSL_CTX *ctx;
+	FILE *f;
+
+	c->ctx = ctx = SSL_CTX_new(TLS_client_method());
+	if (crypto_init(&c->cr) != 0 || ctx == NULL) {
+		errf(err, errlen, "OpenSSL setup failed (%s)", ossl_reason());
+		return -1;
+	}
+	SSL_CTX_set_app_data(ctx, c);
+	if (ctx_common(ctx, o->min_version, o->max_version, o->ciphersuites,
+		       o->ciphers, "", err, errlen) != 0)
+		return -1;
+	if (parse_alpn(alpn, sizeof(alpn), &alpn_len, o->alpn, err, errlen) !=
+	    0)
+		return -1;
+	/* 0 is success here */
+	if (alpn_len > 0 &&
+	    SSL_CTX_set_alpn_protos(ctx, alpn, (unsigned)alpn_len) != 0) {
+		errf(err, errlen, "alpn: %s", ossl_reason());
+		return -1;
+	}
+
+	if (memchr(o->server_name, '\0', sizeof(o->server_name)) == NULL ||
+	    (o->server_name[0] != '\0' && !is_ip(o->server_name) &&
+	     !is_host_name(o->server_name))) {
+		errf(err, errlen,
+		     "server_name: not a host name or an IP address");
+		return -1;
+	}
+	snprintf(c->server_name, sizeof(c->server_name), "%s", o->server_name);
+	c->name_is_ip = c->server_name[0] != '\0' && is_ip(c->server_name);
+
+	/* The trust store is checked even with verify off: a wrong path
+	 * is a mistake either way. */
+	if (memchr(o->ca, '\0', sizeof(o->ca)) == NULL) {
+		errf(err, errlen, "ca: path too long");
+		return -1;
+	}
+	if (o->ca[0] != '\0') {
+		f = fopen(o->ca, "r");
+		if (f == NULL) {
+			errf(err, errlen, "ca: %s: %s", o->ca, strerror(errno));
+			return -1;
+		}
+		fclose(f);
+		if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
+			errf(err, errlen, "ca: %s: no PEM certificate (%s)",
+			     o->ca, ossl_reason());
+			return -1;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		errf(err, errlen, "ca: the system's trust store: %s",
+		     ossl_reason());
+		return -1;
+	}
+	c->verify = o->verify;
+	SSL_CTX_set_verify(ctx, o->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+			   NULL);
+
+	/* Sessions are kept in c, one per backend, not in OpenSSL's cache.
+	 * Without reuse, no tickets are asked for (TLS 1.2). */
+	c->session_reuse = o->session_reuse;
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (!o->session_reuse)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	return 0;
+}
+
+struct hg_tls_client *hg_tls_client_new(const struct hg_tls_backend_opts *o,
+					char *err, size_t errlen)
+{
+	struct hg_tls_client *c;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (client_setup(c, o, err, errlen) != 0) {
+		hg_tls_client_free(c);
+		c = NULL;
+	}
+	ERR_clear_error();
+	return c;
+}
+
+/* The session kept for a backend; with `make`, a slot for one (a free
+ * one, else the least recently used, emptied). */
+static struct session *session_slot(struct hg_tls_client *c, const char *ip,
+				    uint16_t port, bool make)
+{
+	struct session *free_slot = NULL, *oldest = NULL, *e;
+	unsigned i;
+
+	for (i = 0; i < HG_TLS_CLIENT_SESSIONS; i++) {
+		e = &c->sessions[i];
+		if (e->sess == NULL) {
+			if (free_slot == NULL)
+				free_slot = e;
+		} else if (e->port == port && strcmp(e->ip, ip) == 0) {
+			return e;
+		} else if (oldest == NULL || e->used < oldest->used) {
+			oldest = e;
+		}
+	}
+	if (!make)
+		return NULL;
+	e = free_slot != NULL ? free_slot : oldest;
+	SSL_SESSION_free(e->sess);
+	e->sess = NULL;
+	snprintf(e->ip, sizeof(e->ip), "%s", ip);
+	e->port = port;
+	return e;
+}
+
+static void session_drop(struct hg_tls_hs *hs)
+{
+	struct session *e;
+
+	if (hs->backend_ip[0] == '\0')
+		return;
+	e = session_slot(hs->client, hs->backend_ip, hs->backend_port, false);
+	if (e != NULL) {
+		SSL_SESSION_free(e->sess);
+		memset(e, 0, sizeof(*e));
+	}
+}
+
+/* After a client handshake: keep its session for the next one to this
+ * backend if it can be resumed, else forget the one kept. TLS 1.3
+ * sessions never can: their tickets come after the handshake, to the
+ * data plane. */
+static void session_keep(struct hg_tls_hs *hs)
+{
+	struct hg_tls_client *c = hs->client;
+	SSL_SESSION *sess;
+	struct session *e;
+
+	if (!c->session_reuse || hs->backend_ip[0] == '\0')
+		return;
+	sess = SSL_get1_session(hs->ssl);
+	if (sess == NULL || !SSL_SESSION_is_resumable(sess) ||
+	    SSL_SESSION_get_protocol_version(sess) != TLS1_2_VERSION) {
+		SSL_SESSION_free(sess);
+		session_drop(hs);
+		return;
+	}
+	e = session_slot(c, hs->backend_ip, hs->backend_port, true);
+	SSL_SESSION_free(e->sess);
+	e->sess = sess;
+	e->used = ++c->clock;
+}
+
 /* ---- key derivation ---- */
 
 /* RFC 8446 7.1: HKDF-Expand(secret, HkdfLabel, length), empty context. */
-static int expand_label(const struct hg_tls_server *s, uint8_t cipher,
+static int expand_label(const struct crypto *cr, uint8_t cipher,
 			const uint8_t *secret, size_t secret_len,
 			const char *label, uint8_t *out, size_t out_len)
 {
@@ -915,7 +1185,7 @@ static int expand_label(const struct hg_tls_server *s, uint8_t cipher,
 	n += label_len;
 	info[n++] = 0; /* context */
 
-	kctx = EVP_KDF_CTX_new(s->hkdf);
+	kctx = EVP_KDF_CTX_new(cr->hkdf);
 	if (kctx == NULL)
 		return -1;
 	params[0] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
@@ -932,16 +1202,16 @@ static int expand_label(const struct hg_tls_server *s, uint8_t cipher,
 	return rc;
 }
 
-static int tls13_dir(const struct hg_tls_server *s, uint8_t cipher,
+static int tls13_dir(const struct crypto *cr, uint8_t cipher,
 		     const uint8_t *secret, size_t secret_len,
 		     struct hg_tls_dir *d)
 {
 	if (secret_len != hg_tls_hash_len(cipher))
 		return -1;
 	memcpy(d->secret, secret, secret_len);
-	if (expand_label(s, cipher, secret, secret_len, "key", d->key,
+	if (expand_label(cr, cipher, secret, secret_len, "key", d->key,
 			 hg_tls_key_len(cipher)) != 0 ||
-	    expand_label(s, cipher, secret, secret_len, "iv", d->iv,
+	    expand_label(cr, cipher, secret, secret_len, "iv", d->iv,
 			 HG_TLS_IV_LEN) != 0)
 		return -1;
 	return 0;
@@ -962,6 +1232,7 @@ static int tls12_keys(struct hg_tls_hs *hs, uint8_t cipher)
 	size_t master_len, n = sizeof(label) - 1;
 	OSSL_PARAM params[4];
 	EVP_KDF_CTX *kctx = NULL;
+	struct hg_tls_dir *cl, *sv; /* the client's and the server's */
 	SSL_SESSION *sess;
 	int rc = -1;
 
@@ -976,7 +1247,7 @@ static int tls12_keys(struct hg_tls_hs *hs, uint8_t cipher)
 	    SSL_get_client_random(hs->ssl, seed + n + SSL3_RANDOM_SIZE,
 				  SSL3_RANDOM_SIZE) != SSL3_RANDOM_SIZE)
 		goto out;
-	kctx = EVP_KDF_CTX_new(hs->server->prf);
+	kctx = EVP_KDF_CTX_new(hs->cr->prf);
 	if (kctx == NULL)
 		goto out;
 	params[0] = OSSL_PARAM_construct_utf8_string(
@@ -988,10 +1259,12 @@ static int tls12_keys(struct hg_tls_hs *hs, uint8_t cipher)
 	params[3] = OSSL_PARAM_construct_end();
 	if (EVP_KDF_derive(kctx, block, 2 * key_len + 2 * iv_len, params) != 1)
 		goto out;
-	memcpy(hs->keys.rx.key, block, key_len);
-	memcpy(hs->keys.tx.key, block + key_len, key_len);
-	memcpy(hs->keys.rx.iv, block + 2 * key_len, iv_len);
-	memcpy(hs->keys.tx.iv, block + 2 * key_len + iv_len, iv_len);
+	cl = hs->client != NULL ? &hs->keys.tx : &hs->keys.rx;
+	sv = hs->client != NULL ? &hs->keys.rx : &hs->keys.tx;
+	memcpy(cl->key, block, key_len);
+	memcpy(sv->key, block + key_len, key_len);
+	memcpy(cl->iv, block + 2 * key_len, iv_len);
+	memcpy(sv->iv, block + 2 * key_len + iv_len, iv_len);
 	rc = 0;
 out:
 	EVP_KDF_CTX_free(kctx);
@@ -1003,7 +1276,7 @@ out:
 /* Whether a TLS 1.3 record authenticates under key/iv at seq (RFC 8446
  * 5.2-5.3: nonce = iv ^ seq, AAD = the record header). The plaintext is
  * not needed, only the tag's verdict. */
-static bool tls13_record_opens(const struct hg_tls_server *s, uint8_t cipher,
+static bool tls13_record_opens(const struct crypto *cr, uint8_t cipher,
 			       const uint8_t *key, const uint8_t *iv,
 			       uint64_t seq, const uint8_t *rec, size_t len)
 {
@@ -1021,7 +1294,7 @@ static bool tls13_record_opens(const struct hg_tls_server *s, uint8_t cipher,
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL)
 		return false;
-	if (EVP_DecryptInit_ex2(c, aead_of(s, cipher), key, nonce, NULL) != 1 ||
+	if (!EVP_DecryptInit_ex2(c, aead_of(cr, cipher), key, nonce, NULL) ||
 	    EVP_DecryptUpdate(c, NULL, &outl, rec, REC_HDR) != 1)
 		goto out;
 	for (off = REC_HDR; off < end; off += sizeof(scratch)) {
@@ -1043,16 +1316,41 @@ out:
 	return ok;
 }
 
-/* A TLS 1.3 application_data record the server wrote: does it count
- * against the server's application key? Before the server's application
- * secret exists every such record is under a handshake key. */
+/* Our TLS 1.3 application traffic secret: the server's for a server. */
+static const uint8_t *own_secret(const struct hg_tls_hs *hs, size_t *len)
+{
+	if (hs->client != NULL) {
+		*len = hs->client_secret_len;
+		return hs->client_secret;
+	}
+	*len = hs->server_secret_len;
+	return hs->server_secret;
+}
+
+static const uint8_t *peer_secret(const struct hg_tls_hs *hs, size_t *len)
+{
+	if (hs->client != NULL) {
+		*len = hs->server_secret_len;
+		return hs->server_secret;
+	}
+	*len = hs->client_secret_len;
+	return hs->client_secret;
+}
+
+/* A TLS 1.3 application_data record we wrote: does it count against our
+ * application key? Before our application secret exists every such
+ * record is under a handshake key. (A server sends its NewSessionTickets
+ * under it in the call that completes the handshake; a client sends
+ * nothing under it before the data plane takes over.) */
 static void tls13_note_tx(struct hg_tls_hs *hs, const uint8_t *rec, size_t len)
 {
 	if (hs->probe_cipher == HG_TLS_CIPHER_NONE) {
 		const SSL_CIPHER *c;
 		struct hg_tls_dir d;
+		size_t own_len;
+		const uint8_t *own = own_secret(hs, &own_len);
 
-		if (hs->server_secret_len == 0)
+		if (own_len == 0)
 			return;
 		c = SSL_get_pending_cipher(hs->ssl);
 		if (c == NULL)
@@ -1064,8 +1362,7 @@ static void tls13_note_tx(struct hg_tls_hs *hs, const uint8_t *rec, size_t len)
 		hs->probe_cipher =
 		    cipher_of(SSL_CIPHER_get_protocol_id(c), TLS1_3_VERSION);
 		if (hs->probe_cipher == HG_TLS_CIPHER_NONE ||
-		    tls13_dir(hs->server, hs->probe_cipher, hs->server_secret,
-			      hs->server_secret_len, &d) != 0) {
+		    tls13_dir(hs->cr, hs->probe_cipher, own, own_len, &d) < 0) {
 			hs->probe_cipher = HG_TLS_CIPHER_NONE;
 			hs->tx_anomaly = true;
 			OPENSSL_cleanse(&d, sizeof(d));
@@ -1075,7 +1372,7 @@ static void tls13_note_tx(struct hg_tls_hs *hs, const uint8_t *rec, size_t len)
 		memcpy(hs->probe_iv, d.iv, sizeof(hs->probe_iv));
 		OPENSSL_cleanse(&d, sizeof(d));
 	}
-	if (tls13_record_opens(hs->server, hs->probe_cipher, hs->probe_key,
+	if (tls13_record_opens(hs->cr, hs->probe_cipher, hs->probe_key,
 			       hs->probe_iv, hs->tx_app_records, rec, len))
 		hs->tx_app_records++;
 	else if (hs->tx_app_records > 0)
@@ -1140,12 +1437,12 @@ static int drain(struct hg_tls_hs *hs, struct hg_tls_out *out)
 			break;
 		}
 		if (p[off] == CT_HANDSHAKE)
-			hs->server_spoke = true;
+			hs->own_spoke = true;
 		if (version == TLS1_2_VERSION) {
-			if (hs->server_ccs)
+			if (hs->own_ccs)
 				hs->tx_after_ccs++;
 			if (p[off] == CT_CCS)
-				hs->server_ccs = true;
+				hs->own_ccs = true;
 		} else if (version == TLS1_3_VERSION && p[off] == CT_APPDATA) {
 			tls13_note_tx(hs, p + off, len);
 		}
@@ -1180,18 +1477,39 @@ static enum hg_tls_hs_status fail(struct hg_tls_hs *hs, const char *reason)
 {
 	hs->status = HG_TLS_HS_FAILED;
 	hs->fail_reason = reason;
+	if (hs->client != NULL)
+		session_drop(hs); /* the next handshake starts afresh */
 	OPENSSL_cleanse(&hs->keys, sizeof(hs->keys));
 	release_ssl(hs);
 	return hs->status;
 }
 
+static bool is_certificate_alert(int desc)
+{
+	switch (desc) {
+	case SSL_AD_BAD_CERTIFICATE:
+	case SSL_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL_AD_CERTIFICATE_REVOKED:
+	case SSL_AD_CERTIFICATE_EXPIRED:
+	case SSL_AD_CERTIFICATE_UNKNOWN:
+	case SSL_AD_UNKNOWN_CA:
+		return true;
+	}
+	return false;
+}
+
 /* Why OpenSSL gave up: its own reason for the classes it names exactly,
  * else the alert it sent, else where in the handshake it was. Consumes
- * the error queue. */
-static const char *classify(const struct hg_tls_hs *hs)
+ * the error queue. A client's failed verification also sets
+ * fail_detail. */
+static const char *classify(struct hg_tls_hs *hs)
 {
+	/* A server that answered has accepted the ClientHello; a client
+	 * fails early on the peer's first record, the ServerHello. */
 	const char *early =
-	    hs->server_spoke ? "bad_message" : "bad_client_hello";
+	    hs->client != NULL
+		? (hs->records_fed <= 1 ? "bad_server_hello" : "bad_message")
+		: (hs->own_spoke ? "bad_message" : "bad_client_hello");
 	int ssl_reason = 0;
 	bool other = false;
 	unsigned long e;
@@ -1205,6 +1523,15 @@ static const char *classify(const struct hg_tls_hs *hs)
 	}
 	if (hs->peer_alert)
 		return "peer_alert";
+	if (hs->client != NULL &&
+	    (ssl_reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
+	     is_certificate_alert(hs->alert_sent))) {
+		long v = SSL_get_verify_result(hs->ssl);
+
+		if (v != X509_V_OK)
+			hs->fail_detail = X509_verify_cert_error_string(v);
+		return "bad_certificate";
+	}
 	switch (ssl_reason) {
 	case SSL_R_NO_SHARED_CIPHER:
 		return "no_shared_cipher";
@@ -1258,19 +1585,25 @@ static enum hg_tls_hs_status finish(struct hg_tls_hs *hs)
 
 	hs->keys.cipher = cipher;
 	if (version == TLS1_3_VERSION) {
+		size_t rx_len, tx_len;
+		const uint8_t *rx = peer_secret(hs, &rx_len);
+		const uint8_t *tx = own_secret(hs, &tx_len);
+
 		hs->keys.version = HG_TLS_V13;
-		rc = tls13_dir(hs->server, cipher, hs->client_secret,
-			       hs->client_secret_len, &hs->keys.rx);
+		rc = tls13_dir(hs->cr, cipher, rx, rx_len, &hs->keys.rx);
 		if (rc == 0)
-			rc = tls13_dir(hs->server, cipher, hs->server_secret,
-				       hs->server_secret_len, &hs->keys.tx);
+			rc =
+			    tls13_dir(hs->cr, cipher, tx, tx_len, &hs->keys.tx);
+		/* Nothing the peer sent under its application key was read
+		 * (the completing record is the peer's Finished for a client,
+		 * or the client's Finished for a server). */
 		hs->keys.rx.seq = 0;
 		hs->keys.tx.seq = hs->tx_app_records;
 	} else {
 		hs->keys.version = HG_TLS_V12;
 		rc = tls12_keys(hs, cipher);
-		if (!hs->client_ccs || !hs->server_ccs ||
-		    hs->rx_after_ccs == 0 || hs->tx_after_ccs == 0)
+		if (!hs->peer_ccs || !hs->own_ccs || hs->rx_after_ccs == 0 ||
+		    hs->tx_after_ccs == 0)
 			rc = -1;
 		hs->keys.rx.seq = hs->rx_after_ccs;
 		hs->keys.tx.seq = hs->tx_after_ccs;
@@ -1291,6 +1624,8 @@ static enum hg_tls_hs_status finish(struct hg_tls_hs *hs)
 		hs->info.alpn[alpn_len] = '\0';
 	}
 
+	if (hs->client != NULL)
+		session_keep(hs);
 	hs->consumed = hs->fed;
 	hs->keys_ready = true;
 	hs->status = HG_TLS_HS_DONE;
@@ -1313,10 +1648,10 @@ static enum hg_tls_hs_status feed_record(struct hg_tls_hs *hs,
 		return fail(hs, "internal");
 	hs->fed += hs->rec_len;
 	hs->records_fed++;
-	if (hs->client_ccs)
+	if (hs->peer_ccs)
 		hs->rx_after_ccs++;
 	if (hs->rec[0] == CT_CCS)
-		hs->client_ccs = true;
+		hs->peer_ccs = true;
 	hs->rec_len = 0;
 
 	ERR_clear_error();
@@ -1353,14 +1688,22 @@ refuse_header(struct hg_tls_hs *hs, struct hg_tls_out *out, const char *reason)
 	return fail(hs, reason);
 }
 
+/* The first record must be a handshake record (a server may also refuse
+ * our ClientHello with an alert). */
 static const char *check_header(const struct hg_tls_hs *hs)
 {
 	const uint8_t *h = hs->rec;
 	size_t len = (size_t)h[3] << 8 | h[4];
+	bool first = hs->records_fed == 0;
 
 	if (h[0] < CT_CCS || h[0] > CT_APPDATA || h[1] != 3 ||
-	    (hs->records_fed == 0 && h[0] != CT_HANDSHAKE))
-		return hs->records_fed == 0 ? "bad_client_hello" : "bad_record";
+	    (first && h[0] != CT_HANDSHAKE &&
+	     !(hs->client != NULL && h[0] == CT_ALERT))) {
+		if (!first)
+			return "bad_record";
+		return hs->client != NULL ? "bad_server_hello"
+					  : "bad_client_hello";
+	}
 	if (len > HG_TLS_RECORD_MAX)
 		return "record_overflow";
 	if (hs->fed + REC_HDR + len > HG_TLS_HS_MAX_BYTES)
@@ -1404,16 +1747,16 @@ enum hg_tls_hs_status hg_tls_hs_input(struct hg_tls_hs *hs, const uint8_t *in,
 	return hs->status;
 }
 
-struct hg_tls_hs *hg_tls_hs_new(struct hg_tls_server *s)
+static struct hg_tls_hs *hs_alloc(const struct crypto *cr, SSL_CTX *ctx)
 {
 	struct hg_tls_hs *hs = calloc(1, sizeof(*hs));
 	BIO *rbio = NULL, *wbio = NULL;
 
 	if (hs == NULL)
 		return NULL;
-	hs->server = s;
+	hs->cr = cr;
 	hs->alert_sent = -1;
-	hs->ssl = SSL_new(s->ctx);
+	hs->ssl = SSL_new(ctx);
 	rbio = BIO_new(BIO_s_mem());
 	wbio = BIO_new(BIO_s_mem());
 	if (hs->ssl == NULL || rbio == NULL || wbio == NULL) {
@@ -1426,13 +1769,100 @@ struct hg_tls_hs *hg_tls_hs_new(struct hg_tls_server *s)
 	}
 	SSL_set_bio(hs->ssl, rbio, wbio); /* the SSL owns them now */
 	SSL_set_app_data(hs->ssl, hs);
+	return hs;
+}
+
+struct hg_tls_hs *hg_tls_hs_new(struct hg_tls_server *s)
+{
+	struct hg_tls_hs *hs = hs_alloc(&s->cr, s->ctx);
+
+	if (hs == NULL)
+		return NULL;
+	hs->server = s;
 	SSL_set_accept_state(hs->ssl);
 	return hs;
+}
+
+/* Names and the session before the ClientHello is written. */
+static int client_prepare(struct hg_tls_hs *hs)
+{
+	struct hg_tls_client *c = hs->client;
+	X509_VERIFY_PARAM *vp = SSL_get0_param(hs->ssl);
+	struct session *e;
+
+	if (c->server_name[0] != '\0' && !c->name_is_ip &&
+	    SSL_set_tlsext_host_name(hs->ssl, c->server_name) != 1)
+		return -1;
+	if (c->verify) {
+		if (c->server_name[0] == '\0' || c->name_is_ip) {
+			const char *ip = c->server_name[0] != '\0'
+					     ? c->server_name
+					     : hs->backend_ip;
+
+			if (X509_VERIFY_PARAM_set1_ip_asc(vp, ip) != 1)
+				return -1;
+		} else {
+			X509_VERIFY_PARAM_set_hostflags(
+			    vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+			if (X509_VERIFY_PARAM_set1_host(vp, c->server_name,
+							0) != 1)
+				return -1;
+		}
+	}
+	if (c->session_reuse && hs->backend_ip[0] != '\0') {
+		e = session_slot(c, hs->backend_ip, hs->backend_port, false);
+		if (e != NULL) {
+			if (SSL_set_session(hs->ssl, e->sess) != 1)
+				return -1;
+			e->used = ++c->clock;
+		}
+	}
+	return 0;
+}
+
+struct hg_tls_hs *hg_tls_hs_new_client(struct hg_tls_client *c,
+				       const char *backend_ip,
+				       uint16_t backend_port,
+				       struct hg_tls_out *out)
+{
+	const char *ip = backend_ip != NULL ? backend_ip : "";
+	struct hg_tls_hs *hs;
+	int r;
+
+	/* Verification needs a name or an address to verify. */
+	if ((ip[0] != '\0' && !is_ip(ip)) ||
+	    (c->verify && c->server_name[0] == '\0' && ip[0] == '\0'))
+		return NULL;
+	hs = hs_alloc(&c->cr, c->ctx);
+	if (hs == NULL)
+		return NULL;
+	hs->client = c;
+	snprintf(hs->backend_ip, sizeof(hs->backend_ip), "%s", ip);
+	hs->backend_port = backend_port;
+	if (client_prepare(hs) != 0)
+		goto fail;
+	SSL_set_connect_state(hs->ssl);
+	ERR_clear_error();
+	r = SSL_do_handshake(hs->ssl);
+	if (r == 1 || SSL_get_error(hs->ssl, r) != SSL_ERROR_WANT_READ ||
+	    drain(hs, out) != 0)
+		goto fail;
+	ERR_clear_error();
+	return hs;
+fail:
+	hg_tls_hs_free(hs);
+	ERR_clear_error();
+	return NULL;
 }
 
 const char *hg_tls_hs_fail_reason(const struct hg_tls_hs *hs)
 {
 	return hs->status == HG_TLS_HS_FAILED ? hs->fail_reason : NULL;
+}
+
+const char *hg_tls_hs_fail_detail(const struct hg_tls_hs *hs)
+{
+	return hs->status == HG_TLS_HS_FAILED ? hs->fail_detail : NULL;
 }
 
 uint64_t hg_tls_hs_consumed(const struct hg_tls_hs *hs)
