@@ -26,8 +26,10 @@ Clients (the client namespace; KIND is tcp or tls):
       on a fixed schedule; each request's latency counts from its
       scheduled time (no coordinated omission) until its echo is back.
       --base: a second connection (plain TCP, straight to the backend)
-      whose requests go half an interval after each of the first's, so
-      both are measured under the same load; its figures are base_*.
+      whose requests go half an interval after each of the first's (each
+      connection on its own schedule, one event loop), so both are
+      measured under the same load; its figures are base_*, and added_*
+      are percentiles of the differences within those pairs.
   load.py hold KIND HOST PORT N SECONDS
       Opens N connections, one byte echoed on each, prints "ready ..." and
       holds them until a line arrives on stdin (or SECONDS pass), then
@@ -36,6 +38,7 @@ TLS options (after the arguments): --ca FILE --sni NAME --tls 1.2|1.3
 """
 import os
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -469,10 +472,22 @@ def pct(sorted_v, p):
     return sorted_v[k]
 
 
+def timer_slack(ns):
+    """Sharper sleeps (select's time-outs) for this process: PR_SET_TIMERSLACK."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(29, ns, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def latency(kind, host, port, rate_, secs, size, base=None):
     """Requests on the gateway's connection at t0 + i / rate; with a base
-    (HOST:PORT, plain TCP, no gateway), requests on it half an interval
-    later, so both see the same moments of the machine's load."""
+    (HOST:PORT, plain TCP, no gateway), requests on it at t0 + (i + 1/2) /
+    rate, each on its own schedule (one event loop, neither waits for the
+    other), so both see the same moments of the machine's load. Each
+    request is timed from its scheduled time to the end of its echo."""
+    timer_slack(1000)
     conns = [connect(kind, host, port)]
     if base:
         bh, bp = base.rsplit(":", 1)
@@ -483,35 +498,74 @@ def latency(kind, host, port, rate_, secs, size, base=None):
         for _ in range(20):  # unmeasured round trips first (ARP, windows)
             s.sendall(req)
             recv_exact(s, size)
+        s.setblocking(False)
     interval = 1.0 / rate_
     count = int(rate_ * secs)
-    lat = [[] for _ in conns]
-    late = 0
+    n = len(conns)
     t0 = time.perf_counter() + 0.01
-    for i in range(count):
-        for j, s in enumerate(conns):
-            due = t0 + (i + 0.5 * j) * interval
+    nxt = [t0 + 0.5 * j * interval for j in range(n)]
+    sent = [0] * n
+    inflight = [[] for _ in conns]
+    got = [bytearray() for _ in conns]
+    lat = [[None] * count for _ in conns]
+    done = [0] * n
+    late = 0
+    deadline = t0 + secs + 30
+    fds = {s.fileno(): j for j, s in enumerate(conns)}
+
+    def drain(j):
+        s = conns[j]
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ssl.SSLWantReadError, BlockingIOError):
+                return
+            if not b:
+                raise EOFError("connection closed")
             now = time.perf_counter()
-            if due > now:
-                d = due - now
-                if d > 0.0002:
-                    time.sleep(d - 0.0001)
-                while time.perf_counter() < due:
-                    pass
-            else:
-                late += 1
-            s.sendall(req)
-            if recv_exact(s, size) != req:
-                raise ValueError("echo differs")
-            lat[j].append(time.perf_counter() - due)
-    r = {"requests": len(lat[0]), "rate": rate_, "size": size, "late_sends": late}
-    for j, pre in enumerate(("", "base_")[:len(conns)]):
+            got[j] += b
+            while len(got[j]) >= size:
+                if bytes(got[j][:size]) != req:
+                    raise ValueError("echo differs")
+                del got[j][:size]
+                i, due = inflight[j].pop(0)
+                lat[j][i] = now - due
+                done[j] += 1
+
+    while min(done) < count:
+        now = time.perf_counter()
+        if now > deadline:
+            raise TimeoutError("latency test did not finish")
+        for j in range(n):
+            while sent[j] < count and nxt[j] <= now:
+                if now - nxt[j] > interval / 2:
+                    late += 1
+                while True:
+                    try:
+                        conns[j].send(req)
+                        break
+                    except (ssl.SSLWantWriteError, BlockingIOError):
+                        select.select([], [conns[j]], [], 0.01)
+                inflight[j].append((sent[j], nxt[j]))
+                sent[j] += 1
+                nxt[j] = t0 + (sent[j] + 0.5 * j) * interval
+        wait = min([nxt[j] for j in range(n) if sent[j] < count] or [now + 0.05]) - time.perf_counter()
+        if any(isinstance(s, ssl.SSLSocket) and s.pending() for s in conns):
+            wait = 0
+        rd, _, _ = select.select(list(fds), [], [], max(0.0, wait))
+        for fd in rd:
+            drain(fds[fd])
+        for j, s in enumerate(conns):
+            if isinstance(s, ssl.SSLSocket) and s.pending():
+                drain(j)
+    r = {"requests": count, "rate": rate_, "size": size, "late_sends": late}
+    for j, pre in enumerate(("", "base_")[:n]):
         v = sorted(x * 1e6 for x in lat[j])
         r.update({pre + "p50_us": "%.1f" % pct(v, 50), pre + "p90_us": "%.1f" % pct(v, 90),
                   pre + "p99_us": "%.1f" % pct(v, 99), pre + "p999_us": "%.1f" % pct(v, 99.9),
                   pre + "max_us": "%.1f" % (v[-1] if v else 0),
                   pre + "mean_us": "%.1f" % (sum(v) / len(v) if v else 0)})
-    if len(conns) == 2:
+    if n == 2:
         d = sorted((a - b) * 1e6 for a, b in zip(lat[0], lat[1]))
         r.update({"added_p50_us": "%.1f" % pct(d, 50), "added_p90_us": "%.1f" % pct(d, 90),
                   "added_p99_us": "%.1f" % pct(d, 99)})
@@ -546,7 +600,6 @@ def hold(kind, host, port, n, secs):
             err = err or repr(e)
     print("ready opened=%d failed=%d alive=%d open_seconds=%.2f"
           % (len(conns), failed, alive, opened_s), flush=True)
-    import select
     select.select([sys.stdin], [], [], secs)
     for s in conns:
         s.close()
