@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cp.h"
+#include "pkt.h"
 #include "cp_tls.h"
 #include "tls_hs.h"
 
@@ -27,6 +28,7 @@ static const char *const fail_reasons[] = {
 	"no_shared_cipher", "handshake_failure",	  "unexpected_message",
 	"decrypt_error",    "peer_alert",	  "internal",
 	"channel",	    "no_context",	  "stream_gap",
+	"bad_certificate",
 };
 #define N_REASONS (sizeof(fail_reasons) / sizeof(fail_reasons[0]))
 
@@ -35,6 +37,7 @@ struct hs_entry {
 	uint64_t flow;
 	uint32_t worker;
 	uint16_t vs;
+	uint8_t side; /* enum hg_tls_side: we are the server, or the client */
 	uint64_t offset; /* client bytes fed so far */
 	uint64_t started_s;
 	struct hg_tls_hs *hs;
@@ -42,6 +45,7 @@ struct hs_entry {
 
 struct hg_cp_tls {
 	struct hg_tls_server *servers[HG_MAX_VS];
+	struct hg_tls_client *clients[HG_MAX_VS]; /* backend_tls */
 	struct hs_entry *buckets[N_BUCKETS];
 	struct hg_tls_out out;
 	uint64_t active;
@@ -49,6 +53,9 @@ struct hg_cp_tls {
 	uint64_t tls12, tls13;
 	uint64_t out_bytes, in_bytes;
 	uint64_t failed_by[N_REASONS];
+	/* Handshakes with backends (backend_tls). */
+	uint64_t b_started, b_completed, b_failed, b_resumed;
+	uint64_t b_failed_by[N_REASONS];
 };
 
 static uint64_t now_s(void)
@@ -66,11 +73,12 @@ static struct hs_entry **bucket_of(struct hg_cp_tls *t, uint64_t flow)
 	return &t->buckets[(h >> 40) & (N_BUCKETS - 1)];
 }
 
-static struct hs_entry **find(struct hg_cp_tls *t, uint64_t flow)
+static struct hs_entry **find(struct hg_cp_tls *t, uint64_t flow,
+			      uint8_t side)
 {
 	struct hs_entry **pp = bucket_of(t, flow);
 
-	while (*pp != NULL && (*pp)->flow != flow)
+	while (*pp != NULL && ((*pp)->flow != flow || (*pp)->side != side))
 		pp = &(*pp)->next;
 	return pp;
 }
@@ -85,16 +93,24 @@ static void entry_free(struct hg_cp_tls *t, struct hs_entry **pp)
 	t->active--;
 }
 
-static void count_failure(struct hg_cp_tls *t, const char *reason)
+static void count_failure(struct hg_cp_tls *t, uint8_t side,
+			  const char *reason)
 {
-	t->failed++;
-	for (size_t i = 0; i < N_REASONS; i++) {
-		if (reason != NULL && strcmp(reason, fail_reasons[i]) == 0) {
-			t->failed_by[i]++;
-			return;
-		}
-	}
-	t->failed_by[11]++; /* internal */
+	uint64_t *by = side == HG_TLS_SIDE_BACKEND ? t->b_failed_by
+						   : t->failed_by;
+	size_t i;
+
+	if (side == HG_TLS_SIDE_BACKEND)
+		t->b_failed++;
+	else
+		t->failed++;
+	for (i = 0; i < N_REASONS; i++)
+		if (reason != NULL && strcmp(reason, fail_reasons[i]) == 0)
+			break;
+	if (i == N_REASONS) /* unknown: internal */
+		for (i = 0; strcmp(fail_reasons[i], "internal") != 0; i++)
+			;
+	by[i]++;
 }
 
 /* Sends `out` to the client of `e` in chunks. Returns false when the
@@ -107,7 +123,8 @@ static bool send_out(struct hg_cp *cp, struct hs_entry *e)
 
 	while (off < t->out.len) {
 		size_t n = t->out.len - off < chunk ? t->out.len - off : chunk;
-		struct hg_tls_hs_out o = {.flow = e->flow, .len = (uint16_t)n};
+		struct hg_tls_hs_out o = {.flow = e->flow, .len = (uint16_t)n,
+					  .side = e->side};
 
 		if (!hg_cp_chan_send2(cp, e->worker, HG_MSG_TLS_HS_OUT, &o,
 				      sizeof(o), t->out.data + off,
@@ -123,7 +140,7 @@ static bool send_out(struct hg_cp *cp, struct hs_entry *e)
 static void send_fail(struct hg_cp *cp, struct hs_entry *e, uint32_t why)
 {
 	struct hg_tls_hs_end f = {.flow = e->flow, .worker = e->worker,
-				  .reason = why};
+				  .reason = (uint16_t)why, .side = e->side};
 
 	hg_cp_chan_send(cp, e->worker, HG_MSG_TLS_HS_FAIL, 0, &f, sizeof(f));
 }
@@ -131,18 +148,22 @@ static void send_fail(struct hg_cp *cp, struct hs_entry *e, uint32_t why)
 static void finish_done(struct hg_cp *cp, struct hs_entry *e)
 {
 	struct hg_cp_tls *t = cp->tls;
-	struct hg_tls_hs_done d = {.flow = e->flow};
+	struct hg_tls_hs_done d = {.flow = e->flow, .side = e->side};
 	const struct hg_tls_hs_info *info = hg_tls_hs_info(e->hs);
 
 	d.consumed = hg_tls_hs_consumed(e->hs);
 	if (hg_tls_hs_keys(e->hs, &d.keys) < 0) {
-		count_failure(t, "internal");
+		count_failure(t, e->side, "internal");
 		send_fail(cp, e, HG_TLS_FAIL_INTERNAL);
 		return;
 	}
 	if (!hg_cp_chan_send(cp, e->worker, HG_MSG_TLS_HS_DONE, 0, &d,
 			     sizeof(d))) {
-		count_failure(t, "channel");
+		count_failure(t, e->side, "channel");
+	} else if (e->side == HG_TLS_SIDE_BACKEND) {
+		t->b_completed++;
+		if (info != NULL && info->resumed)
+			t->b_resumed++;
 	} else {
 		t->completed++;
 		if (info != NULL && info->resumed)
@@ -155,45 +176,74 @@ static void finish_done(struct hg_cp *cp, struct hs_entry *e)
 	hg_wipe(&d, sizeof(d));
 }
 
+/* A new handshake: we are the server for a client, the client for a
+ * backend (whose ClientHello goes out at once). Returns NULL when it
+ * could not start (counted and answered with FAIL). */
+static struct hs_entry *hs_start(struct hg_cp *cp,
+				 const struct hg_tls_hs_data *d,
+				 struct hs_entry **pp)
+{
+	struct hg_cp_tls *t = cp->tls;
+	struct hs_entry *e = calloc(1, sizeof(*e));
+	bool backend = d->side == HG_TLS_SIDE_BACKEND;
+
+	if (e == NULL)
+		return NULL;
+	e->flow = d->flow;
+	e->worker = d->worker;
+	e->vs = d->vs;
+	e->side = d->side;
+	e->started_s = now_s();
+	*pp = e;
+	t->active++;
+	if (backend)
+		t->b_started++;
+	else
+		t->started++;
+	if (d->vs < HG_MAX_VS && !backend && t->servers[d->vs] != NULL) {
+		e->hs = hg_tls_hs_new(t->servers[d->vs]);
+	} else if (d->vs < HG_MAX_VS && backend && t->clients[d->vs] != NULL) {
+		char ip[16];
+
+		hg_ipv4_format(d->peer_addr, ip);
+		e->hs = hg_tls_hs_new_client(t->clients[d->vs], ip,
+					     d->peer_port, &t->out);
+	}
+	if (e->hs == NULL) {
+		count_failure(t, e->side, "no_context");
+		send_fail(cp, e, HG_TLS_FAIL_NO_CONTEXT);
+		entry_free(t, pp);
+		return NULL;
+	}
+	return e;
+}
+
 static void on_data(struct hg_cp *cp, const struct hg_tls_hs_data *d)
 {
 	struct hg_cp_tls *t = cp->tls;
-	struct hs_entry **pp = find(t, d->flow), *e = *pp;
-	enum hg_tls_hs_status st;
+	struct hs_entry **pp = find(t, d->flow, d->side), *e = *pp;
+	enum hg_tls_hs_status st = HG_TLS_HS_CONTINUE;
 
 	if (e == NULL) {
 		if (!(d->flags & HG_TLS_HS_FIRST) || d->offset != 0)
 			return; /* after the end, or its start was lost */
-		e = calloc(1, sizeof(*e));
+		e = hs_start(cp, d, pp);
 		if (e == NULL)
 			return;
-		e->flow = d->flow;
-		e->worker = d->worker;
-		e->vs = d->vs;
-		e->started_s = now_s();
-		*pp = e;
-		t->active++;
-		t->started++;
-		if (d->vs >= HG_MAX_VS || t->servers[d->vs] == NULL ||
-		    (e->hs = hg_tls_hs_new(t->servers[d->vs])) == NULL) {
-			count_failure(t, "no_context");
-			send_fail(cp, e, HG_TLS_FAIL_NO_CONTEXT);
-			entry_free(t, pp);
-			return;
-		}
 	}
 	if (d->offset != e->offset) {
-		count_failure(t, "stream_gap");
+		count_failure(t, e->side, "stream_gap");
 		send_fail(cp, e, HG_TLS_FAIL_CHANNEL);
 		entry_free(t, pp);
 		return;
 	}
 	e->offset += d->len;
 	t->in_bytes += d->len;
-	st = hg_tls_hs_input(e->hs, d->data, d->len, &t->out);
+	if (d->len > 0)
+		st = hg_tls_hs_input(e->hs, d->data, d->len, &t->out);
 	if (!send_out(cp, e)) {
 		t->out.len = 0;
-		count_failure(t, "channel");
+		count_failure(t, e->side, "channel");
 		send_fail(cp, e, HG_TLS_FAIL_CHANNEL);
 		entry_free(t, pp);
 		return;
@@ -203,7 +253,7 @@ static void on_data(struct hg_cp *cp, const struct hg_tls_hs_data *d)
 	if (st == HG_TLS_HS_DONE) {
 		finish_done(cp, e);
 	} else {
-		count_failure(t, hg_tls_hs_fail_reason(e->hs));
+		count_failure(t, e->side, hg_tls_hs_fail_reason(e->hs));
 		send_fail(cp, e, HG_TLS_FAIL_HANDSHAKE);
 	}
 	entry_free(t, pp);
@@ -219,7 +269,7 @@ void hg_cp_tls_msg(struct hg_cp *cp, const struct hg_msg *m)
 		on_data(cp, (const void *)m->payload);
 	} else if (m->type == HG_MSG_TLS_HS_ABORT) {
 		const struct hg_tls_hs_end *a = (const void *)m->payload;
-		struct hs_entry **pp = find(t, a->flow);
+		struct hs_entry **pp = find(t, a->flow, (uint8_t)a->side);
 
 		if (*pp != NULL) {
 			t->aborted++;
@@ -293,7 +343,36 @@ json_t *hg_cp_tls_stats(struct hg_cp *cp)
 		json_object_set_new(by, fail_reasons[i],
 				    json_integer((json_int_t)t->failed_by[i]));
 	json_object_set_new(o, "failed_by_reason", by);
+	by = json_object();
+	for (size_t i = 0; i < N_REASONS; i++)
+		json_object_set_new(by, fail_reasons[i],
+				    json_integer((json_int_t)t->b_failed_by[i]));
+	json_object_set_new(o, "backend", json_pack("{s:I,s:I,s:I,s:I,s:o}",
+		"handshakes_started", (json_int_t)t->b_started,
+		"handshakes_completed", (json_int_t)t->b_completed,
+		"handshakes_failed", (json_int_t)t->b_failed,
+		"resumptions", (json_int_t)t->b_resumed,
+		"failed_by_reason", by));
 	return o;
+}
+
+static struct hg_tls_client *client_of(const struct hg_backend_tls_config *b,
+				       char *err, size_t errlen)
+{
+	struct hg_tls_backend_opts o;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(o.ca, sizeof(o.ca), "%s", b->ca);
+	o.verify = b->verify;
+	snprintf(o.server_name, sizeof(o.server_name), "%s", b->server_name);
+	o.min_version = b->min_version;
+	o.max_version = b->max_version;
+	snprintf(o.ciphersuites, sizeof(o.ciphersuites), "%s",
+		 b->ciphersuites);
+	snprintf(o.ciphers, sizeof(o.ciphers), "%s", b->ciphers);
+	snprintf(o.alpn, sizeof(o.alpn), "%s", b->alpn);
+	o.session_reuse = b->session_reuse;
+	return hg_tls_client_new(&o, err, errlen);
 }
 
 struct hg_cp_tls *hg_cp_tls_new(struct hg_cp *cp, char *err, size_t errlen)
@@ -318,6 +397,15 @@ struct hg_cp_tls *hg_cp_tls_new(struct hg_cp *cp, char *err, size_t errlen)
 			return NULL;
 		}
 		hg_tls_server_tick(t->servers[v], now_s());
+		if (!vc->backend_tls.enabled)
+			continue;
+		t->clients[v] = client_of(&vc->backend_tls, e, sizeof(e));
+		if (t->clients[v] == NULL) {
+			snprintf(err, errlen, "virtual_servers[%u].backend_tls: %s",
+				 v, e);
+			hg_cp_tls_free(t);
+			return NULL;
+		}
 	}
 	return t;
 }
@@ -335,8 +423,10 @@ void hg_cp_tls_free(struct hg_cp_tls *t)
 			free(e);
 		}
 	}
-	for (unsigned v = 0; v < HG_MAX_VS; v++)
+	for (unsigned v = 0; v < HG_MAX_VS; v++) {
 		hg_tls_server_free(t->servers[v]);
+		hg_tls_client_free(t->clients[v]);
+	}
 	hg_tls_out_free(&t->out);
 	free(t);
 }

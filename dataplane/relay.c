@@ -252,6 +252,8 @@ static void backend_established(struct hg_tcp_conn *b)
 	struct hg_relay_flow *f = b->app;
 
 	hg_pool_connect_ok(&f->vs->pool, f->backend_idx);
+	if (hg_relay_tls_backend_up(f))
+		return; /* TLS to the backend first */
 	f->state = HG_RELAY_OPEN;
 	if (f->first_to_backend != NULL) {
 		struct rte_mbuf *m = f->first_to_backend;
@@ -292,6 +294,17 @@ static void backend_closed(struct hg_tcp_conn *b,
 			WCOUNT(r, relay_no_backend);
 			f->client->ops = NULL;
 			hg_relay_refuse(f->vs, f->client);
+			f->client = NULL;
+		}
+		hg_relay_flow_free(f);
+		return;
+	}
+	if (f->state == HG_RELAY_HANDSHAKE) {
+		/* Gone during our TLS handshake with it. */
+		WCOUNT(r, tls_handshakes_failed);
+		if (f->client != NULL) {
+			f->client->ops = NULL;
+			hg_tcp_abort(f->client);
 			f->client = NULL;
 		}
 		hg_relay_flow_free(f);

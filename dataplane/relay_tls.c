@@ -1,17 +1,20 @@
-/* TLS on the relay's client side (see relay_tls.h).
+/* TLS in the relay (see relay_tls.h): on the client side, and with
+ * backend_tls on the backend side too. Each side that speaks TLS has a
+ * struct tls_side: its handshake bytes, its record layer and the plaintext
+ * its peer sent.
  *
- * The handshake is the control plane's: until its keys arrive, every byte
- * the client sends is copied to the control plane and kept here (`held`),
+ * Handshakes are the control plane's: until its keys arrive, every byte
+ * the peer sends is copied to the control plane and kept here (`held`),
  * because the handshake's end may fall anywhere in them: the control plane
- * answers how many it used, and the rest are the client's first records.
- * From then on the record layer (tls_rec.c) decrypts the client's records
- * in place into `plain`, which goes to the backend as its send queue has
- * room, and seals what the backend sends into records for the client.
+ * answers how many it used, and the rest are the peer's first records.
+ * From then on the record layer (tls_rec.c) decrypts the peer's records in
+ * place into `plain`, which goes to the other side (sealed again if that
+ * side speaks TLS too) as its send queue has room.
  *
  * Backpressure is the plain relay's: nothing is taken from a receive queue
- * unless the other side can take it (for the client's records: unless
- * `plain` holds less than PLAIN_MAX), so a flow holds at most its two
- * connections' buffers, one record being reassembled and PLAIN_MAX.
+ * unless the other side can take it (for records: unless `plain` holds
+ * less than PLAIN_MAX), so a flow holds at most its two connections'
+ * buffers, one record being reassembled per side and PLAIN_MAX per side.
  */
 #include <rte_mbuf.h>
 #include <stdlib.h>
@@ -39,24 +42,28 @@
  * rather than wait to be part of a 16 KiB record. */
 #define IDLE_SMALL_US 1000000
 
-enum { ALERT_WARNING = 1, ALERT_FATAL = 2 };
-enum { ALERT_INTERNAL_ERROR = 80 };
+
+struct tls_side {
+	bool on;                /* this side speaks TLS */
+	bool keyed;             /* its record layer runs */
+	bool rx_done;           /* its peer's close_notify arrived */
+	bool close_notify_sent;
+	struct rte_mbuf *held; /* handshake bytes sent to the control plane */
+	uint32_t held_bytes;
+	uint64_t sent; /* the peer's stream bytes sent to the control plane */
+	struct rte_mbuf *plain; /* decrypted, for the other side */
+	uint32_t plain_bytes;
+	uint64_t last_tx_us;
+	struct hg_tls_rec rec;
+};
 
 struct hg_relay_tls {
 	struct hg_relay_flow *flow;
 	struct hg_relay_tls *hs_next, *hs_prev; /* handshakes, oldest first */
 	uint64_t hs_deadline_us;
 	bool on_hs_list;
-	bool keyed;             /* the record layer runs */
-	bool rx_done;           /* the client's close_notify arrived */
-	bool close_notify_sent;
-	struct rte_mbuf *held; /* client bytes sent to the control plane */
-	uint32_t held_bytes;
-	uint64_t sent; /* client stream bytes sent to the control plane */
-	struct rte_mbuf *plain; /* decrypted, for the backend */
-	uint32_t plain_bytes;
-	uint64_t last_tx_us;
-	struct hg_tls_rec rec;
+	uint8_t hs_side; /* the handshake under way: enum hg_tls_side */
+	struct tls_side side[2]; /* HG_TLS_SIDE_CLIENT, HG_TLS_SIDE_BACKEND */
 };
 
 static struct hg_relay *relay_of(const struct hg_relay_flow *f)
@@ -169,6 +176,17 @@ static struct rte_mbuf *chain_of_bytes(struct rte_mempool *pool,
 
 /* --- the handshake --- */
 
+static struct hg_tcp_conn *conn_of(const struct hg_relay_flow *f, int side)
+{
+	return side == HG_TLS_SIDE_CLIENT ? f->client : f->backend;
+}
+
+static bool *fin_sent_to(struct hg_relay_flow *f, int side)
+{
+	return side == HG_TLS_SIDE_CLIENT ? &f->client_fin_sent
+					  : &f->backend_fin_sent;
+}
+
 static void hs_list_remove(struct hg_relay_tls *t)
 {
 	struct hg_relay *r = relay_of(t->flow);
@@ -188,11 +206,19 @@ static void hs_list_remove(struct hg_relay_tls *t)
 	t->on_hs_list = false;
 }
 
-static void hs_list_add(struct hg_relay_tls *t)
+/* A handshake begins on `side`: the flow waits in HANDSHAKE until the
+ * keys arrive or handshake_timeout_s passes. */
+static void hs_begin(struct hg_relay_tls *t, int side)
 {
-	struct hg_relay *r = relay_of(t->flow);
-	unsigned v = t->flow->vs->index;
+	struct hg_relay_flow *f = t->flow;
+	struct hg_relay *r = relay_of(f);
+	unsigned v = f->vs->index;
 
+	f->state = HG_RELAY_HANDSHAKE;
+	t->hs_side = (uint8_t)side;
+	t->hs_deadline_us =
+		r->tcp->now_us +
+		(uint64_t)f->vs->cfg->tls.handshake_timeout_s * 1000000;
 	t->hs_prev = r->hs_tail[v];
 	t->hs_next = NULL;
 	if (r->hs_tail[v] != NULL)
@@ -201,41 +227,72 @@ static void hs_list_add(struct hg_relay_tls *t)
 		r->hs_head[v] = t;
 	r->hs_tail[v] = t;
 	t->on_hs_list = true;
+	WCOUNT(r, tls_handshakes_started);
 }
 
 static void send_abort(struct hg_relay_flow *f)
 {
 	struct hg_relay *r = relay_of(f);
-	struct hg_tls_hs_end a = {.flow = f->entry->id, .worker = r->worker};
+	struct hg_tls_hs_end a = {.flow = f->entry->id, .worker = r->worker,
+				  .side = f->tls->hs_side};
 
 	if (r->to_cp(r->cp_ctx, HG_MSG_TLS_HS_ABORT, &a, sizeof(a), NULL, 0) <
 	    0)
 		WCOUNT(r, chan_full);
 }
 
-/* Ends a handshake that cannot go on: the client gets a RST (the flow is
- * freed by client_closed). The caller must not touch `f` after. */
+/* Ends a flow whose handshake cannot go on: the client gets a RST (and
+ * client_closed resets the backend and frees the flow). The caller must
+ * not touch `f` after. */
 static void hs_abort(struct hg_relay_flow *f)
 {
-	struct hg_relay *r = relay_of(f);
-
-	WCOUNT(r, tls_handshakes_failed);
+	WCOUNT(relay_of(f), tls_handshakes_failed);
 	hg_tcp_abort(f->client);
 }
 
-/* Copies the client's new bytes to the control plane and keeps them. */
-static void hs_forward(struct hg_relay_flow *f)
+/* Sends the control plane `n` bytes of the peer's stream on `side`.
+ * Returns -1 when the channel is full. */
+static int hs_send(struct hg_relay_flow *f, int side, const uint8_t *p,
+		   uint32_t n, uint8_t flags)
 {
-	struct hg_relay_tls *t = f->tls;
 	struct hg_relay *r = relay_of(f);
+	struct tls_side *sd = &f->tls->side[side];
+	struct hg_tcp_conn *c = conn_of(f, side);
+	struct hg_tls_hs_data d = {
+		.flow = f->entry->id,
+		.offset = sd->sent,
+		.worker = r->worker,
+		.peer_addr = c->tuple.raddr,
+		.peer_port = c->tuple.rport,
+		.vs = (uint16_t)f->vs->index,
+		.flags = flags,
+		.side = (uint8_t)side,
+		.len = (uint16_t)n,
+	};
 
-	while (hg_tcp_rcv_bytes(f->client) > 0 && t->held_bytes < HS_HOLD_MAX) {
-		struct rte_mbuf *m = hg_tcp_recv(f->client,
-						 HS_HOLD_MAX - t->held_bytes),
+	if (r->to_cp(r->cp_ctx, HG_MSG_TLS_HS_DATA, &d, sizeof(d), p, n) < 0) {
+		WCOUNT(r, chan_full);
+		return -1;
+	}
+	r->wctr[HG_WC_tls_hs_bytes_to_cp] += n;
+	sd->sent += n;
+	return 0;
+}
+
+/* Copies the peer's new bytes on `side` to the control plane and keeps
+ * them. Returns false when the flow was ended. */
+static bool hs_forward(struct hg_relay_flow *f, int side)
+{
+	struct tls_side *sd = &f->tls->side[side];
+	struct hg_tcp_conn *c = conn_of(f, side);
+
+	while (hg_tcp_rcv_bytes(c) > 0 && sd->held_bytes < HS_HOLD_MAX) {
+		struct rte_mbuf *m = hg_tcp_recv(c, HS_HOLD_MAX -
+							    sd->held_bytes),
 				*s;
 
 		if (m == NULL)
-			return;
+			return true;
 		for (s = m; s != NULL; s = s->next) {
 			const uint8_t *p = rte_pktmbuf_mtod(s, const uint8_t *);
 			uint32_t left = s->data_len;
@@ -244,60 +301,63 @@ static void hs_forward(struct hg_relay_flow *f)
 				uint32_t n = left < HG_TLS_HS_CHUNK
 						     ? left
 						     : (uint32_t)HG_TLS_HS_CHUNK;
-				struct hg_tls_hs_data d = {
-					.flow = f->entry->id,
-					.offset = t->sent,
-					.worker = r->worker,
-					.client_addr = f->client->tuple.raddr,
-					.client_port = f->client->tuple.rport,
-					.vs = (uint16_t)f->vs->index,
-					.flags = t->sent == 0 ? HG_TLS_HS_FIRST
-							      : 0,
-					.len = (uint16_t)n,
-				};
 
-				if (r->to_cp(r->cp_ctx, HG_MSG_TLS_HS_DATA, &d,
-					     sizeof(d), p, n) < 0) {
-					WCOUNT(r, chan_full);
+				if (hs_send(f, side, p, n,
+					    sd->sent == 0 &&
+						    side == HG_TLS_SIDE_CLIENT
+					    ? HG_TLS_HS_FIRST
+					    : 0) < 0) {
 					rte_pktmbuf_free(m);
 					hs_abort(f);
-					return;
+					return false;
 				}
-				r->wctr[HG_WC_tls_hs_bytes_to_cp] += n;
-				t->sent += n;
 				p += n;
 				left -= n;
 			}
 		}
-		t->held_bytes += m->pkt_len;
-		if (chain_append(&t->held, m) < 0) {
+		sd->held_bytes += m->pkt_len;
+		if (chain_append(&sd->held, m) < 0) {
 			hs_abort(f);
-			return;
+			return false;
 		}
 	}
+	return true;
 }
 
 /* --- records --- */
 
 /* A record the record layer built (it counted tls_nomem when it could
  * not: an alert or KeyUpdate then goes missing, which the peer survives). */
-static void send_to_client(struct hg_relay_flow *f, struct rte_mbuf *m)
+static void send_record(struct hg_relay_flow *f, int side, struct rte_mbuf *m)
 {
 	if (m != NULL)
-		hg_tcp_send(f->client, m);
+		hg_tcp_send(conn_of(f, side), m);
 }
 
-/* The record layer refused the client's records (or the client sent a
- * fatal alert): the alert goes out, then our FIN; the backend, which may
- * have had part of a stream that is now broken, is reset. */
-static void tls_fatal(struct hg_relay_flow *f)
+static void send_close_notify(struct hg_relay_flow *f, int side)
 {
-	struct hg_relay_tls *t = f->tls;
+	struct tls_side *sd = &f->tls->side[side];
 
-	if (t->rec.alert != 0 && !t->close_notify_sent) {
-		send_to_client(f, hg_tls_rec_alert(&t->rec, pool_of(f),
-						   ALERT_FATAL, t->rec.alert));
-		t->close_notify_sent = true; /* no record after a fatal one */
+	if (!sd->keyed || sd->close_notify_sent)
+		return;
+	sd->close_notify_sent = true;
+	send_record(f, side, hg_tls_rec_alert(&sd->rec, pool_of(f),
+					       HG_TLS_ALERT_WARNING, 0));
+}
+
+/* The record layer refused what the client sent (or it sent a fatal
+ * alert): the alert goes out, then our FIN; the backend, which may have
+ * had part of a stream that is now broken, is reset. */
+static void client_fatal(struct hg_relay_flow *f)
+{
+	struct tls_side *sd = &f->tls->side[HG_TLS_SIDE_CLIENT];
+
+	if (sd->rec.alert != 0 && !sd->close_notify_sent) {
+		send_record(f, HG_TLS_SIDE_CLIENT,
+			    hg_tls_rec_alert(&sd->rec, pool_of(f),
+					     HG_TLS_ALERT_FATAL,
+					     sd->rec.alert));
+		sd->close_notify_sent = true; /* no record after a fatal one */
 	}
 	if (!f->client_fin_sent) {
 		f->client_fin_sent = true;
@@ -309,157 +369,180 @@ static void tls_fatal(struct hg_relay_flow *f)
 		hg_tcp_abort(f->backend);
 		f->backend = NULL;
 	}
-	rte_pktmbuf_free(t->plain);
-	t->plain = NULL;
-	t->plain_bytes = 0;
+	for (int i = 0; i < 2; i++) {
+		rte_pktmbuf_free(f->tls->side[i].plain);
+		f->tls->side[i].plain = NULL;
+		f->tls->side[i].plain_bytes = 0;
+	}
 	f->state = HG_RELAY_CLOSING;
 }
 
-/* Decrypts `in` (the client's bytes) into `plain`. Returns false when the
- * flow failed (tls_fatal done). */
-static bool open_records(struct hg_relay_flow *f, struct rte_mbuf *in)
+/* The same on the backend side: the backend gets its alert and both
+ * connections are reset (the client's stream is broken). Frees `f`. */
+static void backend_fatal(struct hg_relay_flow *f)
 {
-	struct hg_relay_tls *t = f->tls;
+	struct tls_side *sd = &f->tls->side[HG_TLS_SIDE_BACKEND];
+
+	if (sd->rec.alert != 0 && f->backend != NULL)
+		send_record(f, HG_TLS_SIDE_BACKEND,
+			    hg_tls_rec_alert(&sd->rec, pool_of(f),
+					     HG_TLS_ALERT_FATAL,
+					     sd->rec.alert));
+	WCOUNT(relay_of(f), relay_resets_propagated);
+	hg_tcp_abort(f->client);
+}
+
+/* Decrypts `in` (bytes from `side`'s peer) into its `plain`. Returns
+ * false when the flow failed (and, on the backend side, was freed). */
+static bool open_records(struct hg_relay_flow *f, int side,
+			 struct rte_mbuf *in)
+{
+	struct tls_side *sd = &f->tls->side[side];
 	struct rte_mbuf *plain = NULL;
-	enum hg_tls_rx rc = hg_tls_rec_open(&t->rec, pool_of(f), in, &plain);
+	enum hg_tls_rx rc = hg_tls_rec_open(&sd->rec, pool_of(f), in, &plain);
 
 	if (plain != NULL) {
 		uint32_t n = plain->pkt_len;
 
-		if (chain_append(&t->plain, plain) < 0) {
-			t->rec.alert = ALERT_INTERNAL_ERROR;
-			tls_fatal(f);
-			return false;
+		if (chain_append(&sd->plain, plain) < 0) {
+			sd->rec.alert = HG_TLS_ALERT_INTERNAL_ERROR;
+			rc = HG_TLS_RX_FATAL;
+		} else {
+			sd->plain_bytes += n;
 		}
-		t->plain_bytes += n;
 	}
-	if (t->rec.key_update_due)
-		send_to_client(f, hg_tls_rec_key_update(&t->rec, pool_of(f),
-							false));
+	if (rc != HG_TLS_RX_FATAL && sd->rec.key_update_due)
+		send_record(f, side, hg_tls_rec_key_update(&sd->rec, pool_of(f),
+							   false));
 	if (rc == HG_TLS_RX_CLOSE_NOTIFY)
-		t->rx_done = true;
+		sd->rx_done = true;
 	if (rc == HG_TLS_RX_FATAL) {
-		tls_fatal(f);
+		if (side == HG_TLS_SIDE_CLIENT)
+			client_fatal(f);
+		else
+			backend_fatal(f);
 		return false;
 	}
 	return true;
 }
 
-/* Plaintext to the backend, as much as its send queue takes. */
-static void move_plain(struct hg_relay_flow *f)
+/* Decrypts what `side`'s peer sent, while the plaintext waiting for the
+ * other side is under PLAIN_MAX. Returns false when the flow failed. */
+static bool fill_plain(struct hg_relay_flow *f, int side)
 {
-	struct hg_relay_tls *t = f->tls;
-	uint32_t space = hg_tcp_snd_space(f->backend);
+	struct tls_side *sd = &f->tls->side[side];
+	struct hg_tcp_conn *c = conn_of(f, side);
 
-	while (space > 0 && t->plain != NULL) {
-		struct rte_mbuf *m = chain_split(&t->plain, space);
-		uint32_t n;
-
-		if (m == NULL)
-			break;
-		n = m->pkt_len;
-		t->plain_bytes -= n;
-		if (hg_tcp_send(f->backend, m) < 0)
-			return;
-		hg_relay_count_moved(f, f->backend, &f->bytes_c2b, n);
-		space = n < space ? space - n : 0;
-	}
-}
-
-static bool client_to_backend(struct hg_relay_flow *f)
-{
-	struct hg_relay_tls *t = f->tls;
-
-	while (!t->rx_done && t->plain_bytes < PLAIN_MAX &&
-	       hg_tcp_rcv_bytes(f->client) > 0) {
-		struct rte_mbuf *in = hg_tcp_recv(f->client, RX_TAKE);
+	while (sd->keyed && !sd->rx_done && sd->plain_bytes < PLAIN_MAX &&
+	       c != NULL && hg_tcp_rcv_bytes(c) > 0) {
+		struct rte_mbuf *in = hg_tcp_recv(c, RX_TAKE);
 
 		if (in == NULL)
 			break;
-		if (!open_records(f, in))
+		if (!open_records(f, side, in))
 			return false;
-	}
-	if (f->backend == NULL || f->state != HG_RELAY_OPEN)
-		return true;
-	move_plain(f);
-	/* The client is done (close_notify, or its FIN: a truncation we
-	 * pass on the same way) and everything before it has gone. */
-	if (t->plain == NULL && !f->backend_fin_sent &&
-	    (t->rx_done ||
-	     (f->client->rcv_fin && hg_tcp_rcv_bytes(f->client) == 0))) {
-		f->backend_fin_sent = true;
-		hg_tcp_shutdown(f->backend);
 	}
 	return true;
 }
 
-/* Seals up to `max` bytes of the backend's stream into records for the
- * client. Returns the plaintext bytes sent, 0 when nothing could go, -1
- * when the bytes taken could not be sealed (out of mbufs): they are gone,
- * so the client's stream has a hole and the flow must end. */
-static int64_t seal_some(struct hg_relay_flow *f, struct hg_tcp_conn *b,
-			 uint32_t max)
+/* Up to `max` plaintext bytes from `side` (at least one whole mbuf, the
+ * unit nothing here splits), or NULL. */
+static struct rte_mbuf *take_plain(struct hg_relay_flow *f, int side,
+				   uint32_t max)
 {
-	struct hg_relay_tls *t = f->tls;
-	struct rte_mbuf *m, *rec;
-	uint32_t n;
+	struct tls_side *sd = &f->tls->side[side];
+	struct rte_mbuf *m;
 
-	/* At least one whole segment (the record layer cuts records to
-	 * record_size itself, however small that is configured). */
-	if (b->rcvq != NULL && b->rcvq->data_len > max)
-		max = b->rcvq->data_len;
-	m = hg_tcp_recv(b, max);
-	if (m == NULL)
+	if (!sd->on) {
+		struct hg_tcp_conn *c = conn_of(f, side);
+
+		if (c->rcvq != NULL && c->rcvq->data_len > max)
+			max = c->rcvq->data_len;
+		return hg_tcp_recv(c, max);
+	}
+	if (sd->plain == NULL)
+		return NULL;
+	if (sd->plain->data_len > max)
+		max = sd->plain->data_len;
+	m = chain_split(&sd->plain, max);
+	if (m != NULL)
+		sd->plain_bytes -= m->pkt_len;
+	return m;
+}
+
+/* Hands plaintext to `side`: sealed into records when it speaks TLS.
+ * Returns -1 when sealing failed (the bytes are lost: the flow must end). */
+static int deliver(struct hg_relay_flow *f, int side, struct rte_mbuf *m)
+{
+	struct tls_side *sd = &f->tls->side[side];
+	struct rte_mbuf *rec;
+
+	if (!sd->on) {
+		hg_tcp_send(conn_of(f, side), m);
 		return 0;
-	n = m->pkt_len;
-	rec = hg_tls_rec_seal(&t->rec, pool_of(f), m);
+	}
+	rec = hg_tls_rec_seal(&sd->rec, pool_of(f), m);
 	if (rec == NULL)
 		return -1;
-	hg_tcp_send(f->client, rec);
-	hg_relay_count_moved(f, f->client, &f->bytes_b2c, n);
-	t->last_tx_us = relay_of(f)->tcp->now_us;
-	return n;
+	hg_tcp_send(conn_of(f, side), rec);
+	sd->last_tx_us = relay_of(f)->tcp->now_us;
+	return 0;
 }
 
-static void send_close_notify(struct hg_relay_flow *f)
+/* The peer on `side` will send nothing more (close_notify, or its FIN, a
+ * truncation passed on the same way) and everything before was moved. */
+static bool source_done(const struct hg_relay_flow *f, int side)
 {
-	struct hg_relay_tls *t = f->tls;
+	const struct tls_side *sd = &f->tls->side[side];
+	const struct hg_tcp_conn *c = conn_of(f, side);
+	bool tcp_done = c->rcv_fin && hg_tcp_rcv_bytes(c) == 0;
 
-	if (t->close_notify_sent)
-		return;
-	t->close_notify_sent = true;
-	send_to_client(f, hg_tls_rec_alert(&t->rec, pool_of(f), ALERT_WARNING,
-					   0));
+	if (!sd->on)
+		return tcp_done;
+	return sd->plain == NULL && (sd->rx_done || tcp_done);
 }
 
-static void backend_to_client(struct hg_relay_flow *f)
+/* Moves plaintext from `from` to `to`, as much as `to`'s send queue takes;
+ * then passes a finished stream on (close_notify and FIN). Returns false
+ * when the flow failed. */
+static bool move(struct hg_relay_flow *f, int from, int to)
 {
-	struct hg_relay_tls *t = f->tls;
-	struct hg_tcp_conn *b = f->backend;
-	uint32_t record = f->vs->cfg->tls.record_size;
+	struct tls_side *dst = &f->tls->side[to];
+	struct hg_relay *r = relay_of(f);
+	uint64_t *bytes = to == HG_TLS_SIDE_BACKEND ? &f->bytes_c2b
+						    : &f->bytes_b2c;
 
-	if (b == NULL || f->state != HG_RELAY_OPEN)
-		return;
-	while (hg_tcp_snd_space(f->client) > 0 && hg_tcp_rcv_bytes(b) > 0) {
-		uint32_t max = record;
-		int64_t n;
+	if (f->tls->side[from].on && !fill_plain(f, from))
+		return false;
+	while (hg_tcp_snd_space(conn_of(f, to)) > 0) {
+		uint32_t max = hg_tcp_snd_space(conn_of(f, to)), n;
+		struct rte_mbuf *m;
 
-		if (relay_of(f)->tcp->now_us - t->last_tx_us > IDLE_SMALL_US)
-			max = b->rcvq->data_len; /* one segment's worth */
-		n = seal_some(f, b, max);
-		if (n < 0) {
-			/* Both sides are reset; client_closed frees f. */
-			hg_tcp_abort(f->client);
-			return;
+		if (dst->on) {
+			uint32_t rec = f->vs->cfg->tls.record_size;
+
+			/* One segment's worth after a pause, so the first
+			 * bytes need not wait for a whole record. */
+			if (r->tcp->now_us - dst->last_tx_us > IDLE_SMALL_US)
+				rec = 1;
+			max = max < rec ? max : rec;
 		}
-		if (n == 0)
+		m = take_plain(f, from, max);
+		if (m == NULL)
 			break;
+		n = m->pkt_len;
+		if (deliver(f, to, m) < 0) {
+			hg_tcp_abort(f->client); /* frees f */
+			return false;
+		}
+		hg_relay_count_moved(f, conn_of(f, to), bytes, n);
 	}
-	if (b->rcv_fin && hg_tcp_rcv_bytes(b) == 0 && !f->client_fin_sent) {
-		send_close_notify(f);
-		f->client_fin_sent = true;
-		hg_tcp_shutdown(f->client);
+	if (source_done(f, from) && !*fin_sent_to(f, to)) {
+		send_close_notify(f, to);
+		*fin_sent_to(f, to) = true;
+		hg_tcp_shutdown(conn_of(f, to));
 	}
+	return true;
 }
 
 /* --- the relay's entry points --- */
@@ -472,79 +555,117 @@ void hg_relay_tls_start(struct hg_relay_flow *f)
 	memset(t, 0, sizeof(*t));
 	t->flow = f;
 	f->tls = t;
-	f->state = HG_RELAY_HANDSHAKE;
-	t->hs_deadline_us =
-		r->tcp->now_us +
-		(uint64_t)f->vs->cfg->tls.handshake_timeout_s * 1000000;
-	hs_list_add(t);
-	WCOUNT(r, tls_handshakes_started);
-	hs_forward(f);
+	t->side[HG_TLS_SIDE_CLIENT].on = true;
+	t->side[HG_TLS_SIDE_BACKEND].on = f->vs->cfg->backend_tls.enabled;
+	hs_begin(t, HG_TLS_SIDE_CLIENT);
+	hs_forward(f, HG_TLS_SIDE_CLIENT);
+}
+
+bool hg_relay_tls_backend_up(struct hg_relay_flow *f)
+{
+	struct hg_relay_tls *t = f->tls;
+
+	if (t == NULL || !t->side[HG_TLS_SIDE_BACKEND].on)
+		return false;
+	hs_begin(t, HG_TLS_SIDE_BACKEND);
+	/* No bytes: the control plane starts the client handshake and
+	 * answers with its ClientHello. */
+	if (hs_send(f, HG_TLS_SIDE_BACKEND, NULL, 0, HG_TLS_HS_FIRST) < 0)
+		hs_abort(f);
+	return true;
 }
 
 void hg_relay_tls_pump(struct hg_relay_flow *f)
 {
 	struct hg_relay *r = relay_of(f);
+	struct hg_relay_tls *t = f->tls;
 
 	if (f->client == NULL)
 		return;
 	hg_flow_touch(&r->table, f->entry, r->tcp->now_us);
 	if (f->state == HG_RELAY_HANDSHAKE) {
-		hs_forward(f);
+		if (!hs_forward(f, t->hs_side))
+			return;
+		/* The client's first records wait decrypted meanwhile. */
+		if (t->hs_side == HG_TLS_SIDE_BACKEND)
+			fill_plain(f, HG_TLS_SIDE_CLIENT);
 		return;
 	}
-	if (!f->tls->keyed || (f->state == HG_RELAY_CLOSING &&
-			       f->backend == NULL)) {
+	if (!t->side[HG_TLS_SIDE_CLIENT].keyed ||
+	    (f->state == HG_RELAY_CLOSING && f->backend == NULL)) {
 		/* Failed or refused: what the client still sends is
 		 * dropped while our FIN goes out. */
 		rte_pktmbuf_free(hg_tcp_recv(f->client, UINT32_MAX));
 		return;
 	}
-	if (!client_to_backend(f))
+	if (f->state != HG_RELAY_OPEN || f->backend == NULL) {
+		fill_plain(f, HG_TLS_SIDE_CLIENT);
 		return;
-	backend_to_client(f);
+	}
+	if (!move(f, HG_TLS_SIDE_CLIENT, HG_TLS_SIDE_BACKEND))
+		return;
+	if (f->client != NULL && f->backend != NULL)
+		move(f, HG_TLS_SIDE_BACKEND, HG_TLS_SIDE_CLIENT);
+}
+
+/* Everything `from` left, to `to`, beyond its send limit (the closing
+ * side's queues are about to go). */
+static void flush(struct hg_relay_flow *f, int from, struct hg_tcp_conn *c,
+		  int to)
+{
+	struct tls_side *src = &f->tls->side[from];
+	uint64_t *bytes = to == HG_TLS_SIDE_BACKEND ? &f->bytes_c2b
+						    : &f->bytes_b2c;
+	struct rte_mbuf *m;
+
+	if (src->on) {
+		struct rte_mbuf *in = hg_tcp_recv(c, UINT32_MAX);
+
+		if (!src->keyed || src->rx_done) {
+			rte_pktmbuf_free(in);
+		} else if (in != NULL) {
+			/* A bad last record costs the other side that
+			 * record: the connection is going away anyway. */
+			struct rte_mbuf *plain = NULL;
+
+			if (hg_tls_rec_open(&src->rec, pool_of(f), in,
+					    &plain) != HG_TLS_RX_FATAL &&
+			    plain != NULL) {
+				src->plain_bytes += plain->pkt_len;
+				if (chain_append(&src->plain, plain) < 0)
+					return;
+			}
+		}
+		m = src->plain;
+		src->plain = NULL;
+		src->plain_bytes = 0;
+	} else {
+		m = hg_tcp_recv(c, UINT32_MAX);
+	}
+	if (m != NULL && conn_of(f, to) != NULL) {
+		uint32_t n = m->pkt_len;
+
+		if (deliver(f, to, m) < 0)
+			return; /* no close_notify: the peer sees it cut */
+		hg_relay_count_moved(f, conn_of(f, to), bytes, n);
+	} else {
+		rte_pktmbuf_free(m);
+	}
+	if (conn_of(f, to) != NULL)
+		send_close_notify(f, to);
 }
 
 void hg_relay_tls_flush_client(struct hg_relay_flow *f, struct hg_tcp_conn *c)
 {
-	struct hg_relay_tls *t = f->tls;
-	struct rte_mbuf *in = hg_tcp_recv(c, UINT32_MAX);
-
-	if (!t->keyed) {
-		rte_pktmbuf_free(in);
-		return;
-	}
-	/* The client is closing: its connection is going away, so the
-	 * failure of a last record can only cost the backend that record. */
-	if (in != NULL && !t->rx_done)
-		open_records(f, in);
-	else
-		rte_pktmbuf_free(in);
-	if (t->plain != NULL && f->backend != NULL) {
-		uint32_t n = t->plain_bytes;
-
-		hg_tcp_send(f->backend, t->plain);
-		hg_relay_count_moved(f, f->backend, &f->bytes_c2b, n);
-		t->plain = NULL;
-		t->plain_bytes = 0;
-	}
+	if (f->tls->side[HG_TLS_SIDE_CLIENT].keyed)
+		flush(f, HG_TLS_SIDE_CLIENT, c, HG_TLS_SIDE_BACKEND);
 }
 
 void hg_relay_tls_flush_backend(struct hg_relay_flow *f,
 				struct hg_tcp_conn *b)
 {
-	struct hg_relay_tls *t = f->tls;
-
-	int64_t n = 0;
-
-	if (!t->keyed)
-		return;
-	while (hg_tcp_rcv_bytes(b) > 0 &&
-	       (n = seal_some(f, b, f->vs->cfg->tls.record_size)) > 0)
-		;
-	/* Bytes lost to a failed seal: no close_notify, so the client sees
-	 * the stream cut short rather than complete. */
-	if (n >= 0)
-		send_close_notify(f);
+	if (f->tls->side[HG_TLS_SIDE_CLIENT].keyed)
+		flush(f, HG_TLS_SIDE_BACKEND, b, HG_TLS_SIDE_CLIENT);
 }
 
 void hg_relay_tls_flow_end(struct hg_relay_flow *f)
@@ -555,58 +676,75 @@ void hg_relay_tls_flow_end(struct hg_relay_flow *f)
 		hs_list_remove(t);
 		send_abort(f);
 	}
-	rte_pktmbuf_free(t->held);
-	rte_pktmbuf_free(t->plain);
-	if (t->keyed)
-		hg_tls_rec_free(&t->rec);
+	for (int i = 0; i < 2; i++) {
+		struct tls_side *sd = &t->side[i];
+
+		rte_pktmbuf_free(sd->held);
+		rte_pktmbuf_free(sd->plain);
+		if (sd->keyed)
+			hg_tls_rec_free(&sd->rec);
+	}
 	memset(t, 0, sizeof(*t));
 	f->tls = NULL;
 }
 
 /* --- the control plane's answers --- */
 
-static void hs_done(struct hg_relay_flow *f, const struct hg_tls_keys *k,
-		    uint64_t consumed)
+static void hs_done(struct hg_relay_flow *f, int side,
+		    const struct hg_tls_keys *k, uint64_t consumed)
 {
 	struct hg_relay_tls *t = f->tls;
+	struct tls_side *sd = &t->side[side];
 	struct hg_relay *r = relay_of(f);
 	struct rte_mbuf *rest;
 
 	hs_list_remove(t);
-	if (consumed > t->sent ||
-	    hg_tls_rec_init(&t->rec, r->imb, k, f->vs->cfg->tls.record_size,
+	if (consumed > sd->sent ||
+	    hg_tls_rec_init(&sd->rec, r->imb, k, f->vs->cfg->tls.record_size,
 			    r->wctr) < 0) {
 		hs_abort(f);
 		return;
 	}
-	t->keyed = true;
-	t->last_tx_us = r->tcp->now_us;
+	sd->keyed = true;
+	sd->last_tx_us = r->tcp->now_us;
 	WCOUNT(r, tls_handshakes_completed);
-	chain_drop(&t->held, (uint32_t)consumed);
-	rest = t->held;
-	t->held = NULL;
-	t->held_bytes = 0;
-	f->state = HG_RELAY_CONNECTING;
-	if (rest != NULL && !open_records(f, rest))
+	chain_drop(&sd->held, (uint32_t)consumed);
+	rest = sd->held;
+	sd->held = NULL;
+	sd->held_bytes = 0;
+	f->state = side == HG_TLS_SIDE_CLIENT ? HG_RELAY_CONNECTING
+					      : HG_RELAY_OPEN;
+	if (rest != NULL && !open_records(f, side, rest))
 		return;
+	if (side == HG_TLS_SIDE_BACKEND) {
+		hg_relay_tls_pump(f);
+		return;
+	}
 	if (hg_relay_start_backend(f) < 0) {
 		WCOUNT(r, relay_no_backend);
 		hg_relay_refuse(f->vs, f->client); /* on_closed frees f */
 		return;
 	}
 	/* More client records may have come since the handshake ended. */
-	client_to_backend(f);
+	fill_plain(f, HG_TLS_SIDE_CLIENT);
 }
 
-static void hs_fail(struct hg_relay_flow *f)
+static void hs_fail(struct hg_relay_flow *f, int side)
 {
 	struct hg_relay_tls *t = f->tls;
+	struct tls_side *sd = &t->side[side];
 
-	WCOUNT(relay_of(f), tls_handshakes_failed);
 	hs_list_remove(t);
-	rte_pktmbuf_free(t->held);
-	t->held = NULL;
-	t->held_bytes = 0;
+	rte_pktmbuf_free(sd->held);
+	sd->held = NULL;
+	sd->held_bytes = 0;
+	if (side == HG_TLS_SIDE_BACKEND) {
+		/* The backend refused us: the client is reset (the relay
+		 * has no better answer at this layer). */
+		hs_abort(f);
+		return;
+	}
+	WCOUNT(relay_of(f), tls_handshakes_failed);
 	/* The control plane's alert went out as HS_OUT bytes; our FIN
 	 * follows it, and client_closed frees the flow. */
 	f->state = HG_RELAY_CLOSING;
@@ -620,20 +758,30 @@ void hg_relay_tls_msg(struct hg_relay *r, struct hg_msg *m)
 	struct hg_relay_flow *f;
 	struct hg_tls_keys keys;
 	uint64_t id, consumed = 0;
+	int side;
 
 	memcpy(&id, m->payload, sizeof(id));
+	memset(&keys, 0, sizeof(keys));
 	if (m->type == HG_MSG_TLS_HS_DONE) {
 		struct hg_tls_hs_done *d = (void *)m->payload;
 
 		memcpy(&keys, &d->keys, sizeof(keys));
 		consumed = d->consumed;
+		side = (int)d->side;
 		/* Keys never stay in shared memory. */
 		hg_wipe(&d->keys, sizeof(d->keys));
+	} else if (m->type == HG_MSG_TLS_HS_OUT) {
+		side = ((const struct hg_tls_hs_out *)(const void *)m->payload)
+			       ->side;
+	} else {
+		side = ((const struct hg_tls_hs_end *)(const void *)m->payload)
+			       ->side;
 	}
 	e = r->tls != NULL ? hg_flow_lookup(&r->table, id) : NULL;
 	f = e != NULL ? e->data : NULL;
 	if (f == NULL || f->tls == NULL || f->client == NULL ||
-	    f->state != HG_RELAY_HANDSHAKE) {
+	    f->state != HG_RELAY_HANDSHAKE || f->tls->hs_side != side ||
+	    conn_of(f, side) == NULL) {
 		hg_wipe(&keys, sizeof(keys));
 		return; /* the flow ended meanwhile */
 	}
@@ -648,11 +796,11 @@ void hg_relay_tls_msg(struct hg_relay *r, struct hg_msg *m)
 			return;
 		}
 		r->wctr[HG_WC_tls_hs_bytes_from_cp] += o->len;
-		hg_tcp_send(f->client, c);
+		hg_tcp_send(conn_of(f, side), c);
 	} else if (m->type == HG_MSG_TLS_HS_DONE) {
-		hs_done(f, &keys, consumed);
+		hs_done(f, side, &keys, consumed);
 	} else if (m->type == HG_MSG_TLS_HS_FAIL) {
-		hs_fail(f);
+		hs_fail(f, side);
 	}
 	hg_wipe(&keys, sizeof(keys));
 }

@@ -1,11 +1,12 @@
-/* TLS on the relay's client side (relay_tls.c), and the few relay.c
- * functions it uses. Internal to the relay: the rest of the data plane
+/* TLS in the relay (relay_tls.c), and the few relay.c functions it
+ * uses. Internal to the relay: the rest of the data plane
  * sees relay.h only.
  *
  * A TLS flow's life: accepted -> HANDSHAKE (the client's bytes go to the
  * control plane, which answers with bytes to send and finally the keys)
  * -> CONNECTING (the backend is opened only now; the client's first
- * records are already decrypted and wait) -> OPEN (records decrypted in
+ * records are already decrypted and wait) -> with backend_tls, HANDSHAKE
+ * again (the gateway is the backend's TLS client) -> OPEN (records decrypted in
  * place into plaintext for the backend; the backend's bytes sealed into
  * records for the client) -> CLOSING.
  */
@@ -26,6 +27,9 @@ int hg_relay_tls_init(struct hg_relay *r, const struct hg_config *cfg);
 void hg_relay_tls_free_all(struct hg_relay *r);
 /* The client of a TLS virtual server is established. */
 void hg_relay_tls_start(struct hg_relay_flow *f);
+/* The backend connection is up: true when the flow speaks TLS to the
+ * backend too (its handshake starts; the flow opens when it ends). */
+bool hg_relay_tls_backend_up(struct hg_relay_flow *f);
 /* Moves what can move, both ways, in whatever state the flow is. */
 void hg_relay_tls_pump(struct hg_relay_flow *f);
 /* A side closed normally: what it left is decrypted (client) or sealed

@@ -165,16 +165,26 @@ struct hg_tcp_connect_reply {
  * that no longer exists are dropped. HS_DATA and HS_OUT carry a header and
  * then `len` bytes: their payload length varies (hg_msg_check checks it
  * against the header). */
+/*
+ * A flow may have two handshakes, one after the other: the client's (the
+ * gateway is the TLS server) and, with backend_tls, the backend's (the
+ * gateway is the client: the data plane starts it with an HS_DATA of no
+ * bytes flagged FIRST, and the control plane answers with the
+ * ClientHello). `side` says which one a message is about.
+ */
 #define HG_TLS_HS_FIRST 1u /* hg_tls_hs_data.flags: the flow's first bytes */
+
+enum hg_tls_side { HG_TLS_SIDE_CLIENT = 0, HG_TLS_SIDE_BACKEND = 1 };
 
 struct hg_tls_hs_data {
 	uint64_t flow;
-	uint64_t offset; /* of data[0] in the client's stream */
+	uint64_t offset; /* of data[0] in the peer's stream */
 	uint32_t worker;
-	uint32_t client_addr;
-	uint16_t client_port;
+	uint32_t peer_addr; /* the client, or the backend */
+	uint16_t peer_port;
 	uint16_t vs;
-	uint16_t flags;
+	uint8_t flags;
+	uint8_t side;
 	uint16_t len;
 	uint8_t data[];
 };
@@ -182,7 +192,8 @@ struct hg_tls_hs_data {
 struct hg_tls_hs_out {
 	uint64_t flow;
 	uint16_t len;
-	uint16_t pad[3];
+	uint8_t side;
+	uint8_t pad[5];
 	uint8_t data[];
 };
 
@@ -190,7 +201,9 @@ struct hg_tls_hs_out {
 
 struct hg_tls_hs_done {
 	uint64_t flow;
-	uint64_t consumed; /* client stream bytes the handshake used */
+	uint64_t consumed; /* the peer's stream bytes the handshake used */
+	uint32_t side;
+	uint32_t pad;
 	struct hg_tls_keys keys; /* the receiver wipes the slot after use */
 };
 
@@ -204,7 +217,8 @@ enum hg_tls_hs_fail_reason {
 struct hg_tls_hs_end {
 	uint64_t flow;
 	uint32_t worker;
-	uint32_t reason; /* HS_FAIL: enum hg_tls_hs_fail_reason */
+	uint16_t reason; /* HS_FAIL: enum hg_tls_hs_fail_reason */
+	uint16_t side;
 };
 
 /* Builds and publishes one message on `r`. Returns 0, -1 when the ring is

@@ -13,14 +13,39 @@ TOOL="python3 $(dirname "$0")/tcp_client.py"
 TLSTOOL="python3 $(dirname "$0")/tls_tools.py"
 e2e_pick_lab
 export HG_WAN=1
+CFG=$(mktemp /tmp/hg-tls-XXXXXX.json)
+BPKI=$(mktemp -d /tmp/hg-tls-bpki-XXXXXX)
+# The lab's config plus two virtual servers speaking TLS to an nginx in
+# the backend namespace (port 8443, a certificate for backend.lab from a
+# CA of the test's own): one that verifies it, one that expects another
+# name and must refuse it.
+python3 - "$E2E_ROOT/configs/lab.json" "$CFG" "$BPKI" <<'PY'
+import copy, json, sys
+c = json.load(open(sys.argv[1]))
+tls = next(v for v in c["virtual_servers"] if v["name"] == "tls443")
+for name, port, sni in (("retls", 9443, "backend.lab"), ("badname", 9444, "other.lab")):
+    v = copy.deepcopy(tls)
+    v.update(name=name, port=port,
+             backends=[{"address": "10.20.0.1", "port": 8443}],
+             backend_tls={"ca": sys.argv[3] + "/ca.pem", "server_name": sni})
+    c["virtual_servers"].append(v)
+json.dump(c, open(sys.argv[2], "w"))
+PY
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+	-keyout "$BPKI/ca.key" -out "$BPKI/ca.pem" -subj "/CN=backend test CA" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$BPKI/backend.key" -out "$BPKI/backend.csr" -subj "/CN=backend.lab" 2>/dev/null
+openssl x509 -req -in "$BPKI/backend.csr" -CA "$BPKI/ca.pem" -CAkey "$BPKI/ca.key" \
+	-CAcreateserial -days 2 -out "$BPKI/backend.pem" \
+	-extfile <(echo "subjectAltName=DNS:backend.lab") 2>/dev/null
 cleanup() {
 	[ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null
 	[ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
-	rm -rf "${NGINX_DIR:-/nonexistent}" "/etc/netns/${NS_C:-none}"
+	rm -rf "${NGINX_DIR:-/nonexistent}" "/etc/netns/${NS_C:-none}" "$CFG" "$BPKI"
 	e2e_cleanup
 }
 trap cleanup EXIT
-if ! "$LAB" up >"/tmp/e2e-$HG_PREFIX.log" 2>&1; then
+if ! "$LAB" up "$CFG" >"/tmp/e2e-$HG_PREFIX.log" 2>&1; then
 	sed 's/^/# /' "/tmp/e2e-$HG_PREFIX.log"
 	not_ok "lab up"
 	e2e_finish
@@ -74,6 +99,12 @@ http {
 		listen $HG_BACKEND_NET.1:8080;
 		root $NGINX_DIR/www;
 	}
+	server {
+		listen $HG_BACKEND_NET.1:8443 ssl;
+		ssl_certificate $BPKI/backend.pem;
+		ssl_certificate_key $BPKI/backend.key;
+		root $NGINX_DIR/www;
+	}
 }
 NGX
 ip netns exec "$NS_B" nginx -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" &
@@ -122,6 +153,23 @@ check "the control plane counted the resumptions ($(cpstat resumptions))" [ "$(c
 check "handshakes completed in the data plane ($(total tls_handshakes_completed))" [ "$(total tls_handshakes_completed)" -ge 40 ]
 out=$(sclient -tls1_1)
 check "TLS 1.1 is refused" lacks "$out" "hello through hopgate"
+
+# TLS to the backend as well (backend_tls): nginx serves TLS on 8443.
+RURL=https://gateway.lab:9443/
+out=$(inc 10 "${CURL[@]}" --resolve "gateway.lab:9443:$GW_C" "$RURL" 2>&1)
+check "TLS on both sides (virtual server retls -> nginx over TLS): the page arrives" has "$out" "hello through hopgate"
+sum=$(inc 20 "${CURL[@]}" --resolve "gateway.lab:9443:$GW_C" "${RURL}blob" | sha256sum | cut -d' ' -f1)
+check "a 1 MB file re-encrypted to the backend, SHA-256 equal" [ "$sum" = "$(sha256sum <"$NGINX_DIR/www/blob" | cut -d' ' -f1)" ]
+for v in --tlsv1.2; do
+	out=$(inc 10 "${CURL[@]}" $v --tls-max 1.2 --resolve "gateway.lab:9443:$GW_C" "$RURL" 2>&1)
+	check "TLS 1.2 client side, re-encrypted: the page arrives" has "$out" "hello through hopgate"
+done
+check "the control plane completed handshakes with the backend ($(ctl --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["tls"]["backend"]["handshakes_completed"])'))" \
+	[ "$(ctl --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["tls"]["backend"]["handshakes_completed"])')" -ge 3 ]
+out=$(inc 10 "${CURL[@]}" --resolve "gateway.lab:9444:$GW_C" https://gateway.lab:9444/ 2>&1)
+check "a backend whose certificate does not name the expected server is refused" lacks "$out" "hello through hopgate"
+bad=$(ctl --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["tls"]["backend"]["failed_by_reason"]["bad_certificate"])')
+check "counted as bad_certificate ($bad)" [ "$bad" -ge 1 ]
 kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null; NGINX_PID=""
 
 # 2. Bulk both ways: socat's OPENSSL client through the TLS virtual server
