@@ -1,12 +1,18 @@
-/* libFuzzer target for the TLS handshake engine: the input is a client's
- * byte stream (a ClientHello and whatever follows) against a server with
- * a throwaway ECDSA certificate made at start-up.
+/* libFuzzer target for the TLS handshake engine, both roles. Every input
+ * is fed twice over:
+ * - as a client's byte stream (a ClientHello and whatever follows) to a
+ *   server with a throwaway ECDSA certificate made at start-up;
+ * - as a backend's byte stream (a ServerHello and whatever follows) to a
+ *   client that has sent its ClientHello, verifying against that same
+ *   certificate as its CA, with SNI and ALPN.
  *
- * Each input runs twice, once in one call and once cut into small pieces:
- * the engine must come to the same verdict whatever the split (records
- * are reassembled across calls), FAILED must carry a reason, and nothing
- * may crash or leak. Seeds: real ClientHellos, written by
- * HG_TLS_SEED_DIR=... tests/test_tls_hs --filter 'tls_hs/client_hello_seeds'.
+ * Each of those runs twice, once in one call and once cut into small
+ * pieces: the engine must come to the same verdict whatever the split
+ * (records are reassembled across calls), FAILED must carry a reason, and
+ * nothing may crash or leak. Seeds: real ClientHellos and real servers'
+ * first flights, written by HG_TLS_SEED_DIR=... tests/test_tls_hs with
+ * --filter 'tls_hs/client_hello_seeds' and with
+ * --filter 'tls_client/server_flight_seeds'.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct hg_tls_server *server;
+static struct hg_tls_client *client;
 
 static void die(const char *what)
 {
@@ -87,6 +94,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	X509_free(x);
 	EVP_PKEY_free(k);
 
+	{
+		struct hg_tls_backend_opts o;
+
+		hg_tls_backend_opts_default(&o);
+		snprintf(o.ca, sizeof(o.ca), "%s", crt);
+		snprintf(o.server_name, sizeof(o.server_name), "a.test");
+		snprintf(o.alpn, sizeof(o.alpn), "h2,http/1.1");
+		/* no session kept: every run starts alike */
+		o.session_reuse = false;
+		client = hg_tls_client_new(&o, err, sizeof(err));
+		if (client == NULL)
+			die(err);
+	}
+
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.enabled = true;
 	snprintf(cfg.certs[0].cert, sizeof(cfg.certs[0].cert), "%s", crt);
@@ -111,15 +132,21 @@ struct verdict {
 	uint64_t consumed;
 };
 
-static struct verdict run(const uint8_t *data, size_t size, size_t piece)
+static struct verdict run(const uint8_t *data, size_t size, size_t piece,
+			  bool as_client)
 {
-	struct hg_tls_hs *hs = hg_tls_hs_new(server);
 	struct hg_tls_out out = {0};
+	struct hg_tls_hs *hs =
+	    as_client ? hg_tls_hs_new_client(client, "127.0.0.1", 443, &out)
+		      : hg_tls_hs_new(server);
 	struct verdict v = {HG_TLS_HS_CONTINUE, NULL, 0};
 	size_t off = 0;
 
 	if (hs == NULL)
 		die("hg_tls_hs_new");
+	if (as_client && (out.len == 0 || out.data[0] != 22))
+		die("no ClientHello");
+	out.len = 0; /* "sent" */
 	do {
 		size_t n = size - off < piece ? size - off : piece;
 
@@ -134,7 +161,7 @@ static struct verdict run(const uint8_t *data, size_t size, size_t piece)
 	} else if (v.st == HG_TLS_HS_DONE) {
 		struct hg_tls_keys k;
 
-		/* no client could finish blind, but if so: the keys must
+		/* no peer could finish blind, but if so: the keys must
 		 * come out once */
 		if (hg_tls_hs_keys(hs, &k) != 0 || hg_tls_hs_keys(hs, &k) == 0)
 			die("keys");
@@ -149,12 +176,16 @@ static struct verdict run(const uint8_t *data, size_t size, size_t piece)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct verdict whole, pieces;
+	for (int as_client = 0; as_client < 2; as_client++) {
+		struct verdict whole, pieces;
 
-	whole = run(data, size, size > 0 ? size : 1);
-	pieces = run(data, size, 1 + size % 13);
-	if (whole.st != pieces.st || whole.consumed != pieces.consumed ||
-	    (whole.reason != NULL && strcmp(whole.reason, pieces.reason) != 0))
-		die("the verdict depends on how the input was split");
+		whole = run(data, size, size > 0 ? size : 1, as_client);
+		pieces = run(data, size, 1 + size % 13, as_client);
+		if (whole.st != pieces.st ||
+		    whole.consumed != pieces.consumed ||
+		    (whole.reason != NULL &&
+		     strcmp(whole.reason, pieces.reason) != 0))
+			die("the verdict depends on how the input was split");
+	}
 	return 0;
 }
