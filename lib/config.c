@@ -213,6 +213,7 @@ static const struct field vs_fields[] = {
 	F_UINT(VC, connect_retries, 0, 8, 1, 0),
 	F_CUSTOM(tls),
 	F_CUSTOM(backend_tls),
+	F_CUSTOM(handler),
 };
 #undef VC
 
@@ -254,6 +255,14 @@ static const struct field backend_fields[] = {
 };
 #undef BC
 
+#define SC struct hg_sta_config
+static const struct field sta_fields[] = {
+	F_CUSTOM(authority_id),
+	F_UINT(SC, lifetime_s, 1, 3600, 100, 0),
+	F_UINT(SC, max_tickets, 16, 1048576, 65536, 0),
+};
+#undef SC
+
 #define RC struct hg_relay_config
 static const struct field relay_fields[] = {
 	F_UINT(RC, max_flows, 16, 4194304, 8192, 0),
@@ -264,6 +273,7 @@ static const struct field top_fields[] = {
 	F_CUSTOM(instance), F_CUSTOM(dataplane), F_CUSTOM(ports),
 	F_CUSTOM(arp),      F_CUSTOM(channel),   F_CUSTOM(control),
 	F_CUSTOM(tcp),      F_CUSTOM(listeners), F_CUSTOM(relay),
+	F_CUSTOM(sta),
 	F_CUSTOM(virtual_servers),
 };
 
@@ -282,6 +292,7 @@ static const struct field tls_cert_fields[] = {
 };
 static const struct section tls_section = SECTION(tls_fields);
 static const struct section tls_cert_section = SECTION(tls_cert_fields);
+static const struct section sta_section = SECTION(sta_fields);
 static const struct section backend_tls_section = SECTION(backend_tls_fields);
 static const struct section backend_section = SECTION(backend_fields);
 static const struct section relay_section = SECTION(relay_fields);
@@ -1010,6 +1021,7 @@ static int load_listeners(json_t *root, struct hg_config *c,
 
 static const char *const policy_names[] = {"round_robin", "least_conn",
 					   NULL};
+static const char *const handler_names[] = {"relay", "ica", NULL};
 
 static bool routable(const struct hg_config *c, uint32_t a)
 {
@@ -1242,13 +1254,20 @@ static int load_vs(json_t *o, const char *path, struct hg_config *c,
 	    get_enum(o, "syncookies", path, syncookie_names, &v->syncookies,
 		     e) < 0)
 		return -1;
+	if (get_enum(o, "handler", path, handler_names, &v->handler, e) < 0)
+		return -1;
+	/* The ica handler relays to the server a ticket names: it needs no
+	 * backends (it may have some, unused). */
 	join(fpath, sizeof(fpath), path, "backends");
 	arr = json_object_get(o, "backends");
-	if (arr == NULL)
+	if (arr == NULL && v->handler != HG_HANDLER_ICA)
 		return fail(e, fpath, "required");
-	if (!json_is_array(arr) || json_array_size(arr) < 1 ||
-	    json_array_size(arr) > HG_VS_MAX_BACKENDS)
-		return fail(e, fpath, "must be an array of 1 to %d backends",
+	if (arr != NULL &&
+	    (!json_is_array(arr) ||
+	     json_array_size(arr) < (v->handler == HG_HANDLER_ICA ? 0 : 1) ||
+	     json_array_size(arr) > HG_VS_MAX_BACKENDS))
+		return fail(e, fpath, "must be an array of %d to %d backends",
+			    v->handler == HG_HANDLER_ICA ? 0 : 1,
 			    HG_VS_MAX_BACKENDS);
 	json_array_foreach(arr, i, b) {
 		char bpath[PATH_LEN];
@@ -1259,10 +1278,14 @@ static int load_vs(json_t *o, const char *path, struct hg_config *c,
 		if (load_backend(b, bpath, c, &v->backends[i], e) < 0)
 			return -1;
 	}
-	v->n_backends = (unsigned)json_array_size(arr);
+	v->n_backends = arr != NULL ? (unsigned)json_array_size(arr) : 0;
 	if (json_object_get(o, "tls") != NULL &&
 	    load_tls(json_object_get(o, "tls"), path, &v->tls, e) < 0)
 		return -1;
+	if (v->handler == HG_HANDLER_ICA && !v->tls.enabled) {
+		join(fpath, sizeof(fpath), path, "handler");
+		return fail(e, fpath, "\"ica\" needs tls");
+	}
 	if (json_object_get(o, "backend_tls") != NULL) {
 		if (!v->tls.enabled) {
 			join(fpath, sizeof(fpath), path, "backend_tls");
@@ -1299,6 +1322,27 @@ static int check_vs_unique(const struct hg_config *c, size_t i,
 	return 0;
 }
 
+static int load_sta(json_t *root, struct hg_config *c, struct errbuf *e)
+{
+	struct hg_sta_config *t = &c->sta;
+	const char *id = "STA0HOPGATE";
+	size_t n;
+	json_t *o;
+
+	if (load_optional(root, "sta", &sta_section, t, &o, e) < 0)
+		return -1;
+	if (o != NULL && get_str(o, "authority_id", "sta.authority_id", &id,
+				 e) < 0)
+		return -1;
+	n = strlen(id);
+	if (n < 4 || n > 19 || strncmp(id, "STA", 3) != 0 ||
+	    strspn(id + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n - 3)
+		return fail(e, "sta.authority_id",
+			    "\"STA\" followed by 1 to 16 of A-Z 0-9");
+	memcpy(t->authority_id, id, n + 1);
+	return 0;
+}
+
 static int load_virtual_servers(json_t *root, struct hg_config *c,
 				struct errbuf *e)
 {
@@ -1307,7 +1351,8 @@ static int load_virtual_servers(json_t *root, struct hg_config *c,
 	size_t i;
 
 	if (load_optional(root, "relay", &relay_section, &c->relay, &r, e) <
-	    0)
+		    0 ||
+	    load_sta(root, c, e) < 0)
 		return -1;
 	if (arr == NULL)
 		return 0;
@@ -1647,6 +1692,7 @@ static json_t *dump_vs(const struct hg_config *cfg, bool *ok)
 		hg_ipv4_format(v->addr, a);
 		set(o, "address", json_string(a), ok);
 		set(o, "policy", json_string(policy_names[v->policy]), ok);
+		set(o, "handler", json_string(handler_names[v->handler]), ok);
 		set(o, "cc", json_string(cc_names[v->cc]), ok);
 		set(o, "syncookies",
 		    json_string(syncookie_names[v->syncookies]), ok);
@@ -1695,6 +1741,8 @@ char *hg_config_to_json(const struct hg_config *cfg)
 	set(root, "listeners", dump_listeners(cfg, &ok), &ok);
 	set(root, "relay", dump_simple(&relay_section, &cfg->relay, NULL, NULL,
 				       &ok), &ok);
+	set(root, "sta", dump_simple(&sta_section, &cfg->sta, "authority_id",
+				     cfg->sta.authority_id, &ok), &ok);
 	set(root, "virtual_servers", dump_vs(cfg, &ok), &ok);
 	/* Insertion order is kept (jansson >= 2.8), so the output follows
 	 * the schema's order. json_dumps uses malloc: the caller frees. */

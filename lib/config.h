@@ -63,6 +63,10 @@
  *     source_bytes      source only: bytes per connection, default 0
  *                       (endless, until the client closes)
  *   relay.max_flows     relayed flows per worker, 16..4194304, default 8192
+ *   sta                 the control plane's Secure Ticket Authority
+ *     authority_id      "STA" + 1..16 of [A-Z0-9], default "STA0HOPGATE"
+ *     lifetime_s        a ticket's life, 1..3600, default 100
+ *     max_tickets       tickets alive at once, 16..1048576, default 65536
  *   virtual_servers[]   0..HG_MAX_VS plain TCP relays
  *     name              unique among listeners and virtual servers
  *     address, port     as for listeners; (address, port) unique overall
@@ -98,6 +102,13 @@
  *       record_size     largest plaintext per record sent, 512..16384,
  *                       default 16384
  *       handshake_timeout_s 1..300, default 10
+ *     handler           "relay" (default): flows go to the backends;
+ *                       "ica" (needs tls): the control plane reads the
+ *                       client's first bytes, a SOCKS v5 request whose
+ *                       destination is an ICA file's Address (an STA
+ *                       ticket), validates the ticket with the STA and
+ *                       relays to the server it was issued for (backends
+ *                       may then be empty)
  *     backend_tls       optional, only with tls: TLS to the backends too
  *                       (the handshake in the control plane, records in
  *                       the data plane)
@@ -290,10 +301,25 @@ struct hg_vs_config {
 	unsigned n_backends;
 	struct hg_tls_config tls; /* client side TLS, when tls.enabled */
 	struct hg_backend_tls_config backend_tls;
+	uint8_t handler; /* enum hg_handler_kind */
 };
 
 struct hg_relay_config {
 	unsigned max_flows; /* per worker */
+};
+
+/* What decides where a virtual server's flows go. */
+enum hg_handler_kind {
+	HG_HANDLER_RELAY = 0, /* the backend pool */
+	HG_HANDLER_ICA,       /* the client's SOCKS v5 request carries an STA
+				 ticket; the server it names */
+};
+
+/* The control plane's Secure Ticket Authority. */
+struct hg_sta_config {
+	char authority_id[HG_NAME_MAX]; /* "STA" + 1..16 of [A-Z0-9] */
+	unsigned lifetime_s;
+	unsigned max_tickets;
 };
 
 struct hg_config {
@@ -308,6 +334,7 @@ struct hg_config {
 	struct hg_listener_config listeners[HG_MAX_LISTENERS];
 	unsigned n_listeners;
 	struct hg_relay_config relay;
+	struct hg_sta_config sta;
 	struct hg_vs_config vs[HG_MAX_VS];
 	unsigned n_vs;
 };

@@ -17,22 +17,29 @@ static const uint32_t msg_payload_len[HG_MSG_TYPE_COUNT] = {
 	[HG_MSG_TLS_HS_DONE] = sizeof(struct hg_tls_hs_done),
 	[HG_MSG_TLS_HS_FAIL] = sizeof(struct hg_tls_hs_end),
 	[HG_MSG_TLS_HS_ABORT] = sizeof(struct hg_tls_hs_end),
+	[HG_MSG_FLOW_GONE] = sizeof(struct hg_tls_hs_end),
 };
 
 /* Checks a message whose payload is a header and `len` bytes. */
 static bool var_len_ok(const struct hg_msg *m)
 {
-	if (m->type == HG_MSG_TLS_HS_DATA) {
+	if (m->type == HG_MSG_TLS_HS_DATA || m->type == HG_MSG_FLOW_DATA) {
 		const struct hg_tls_hs_data *d = (const void *)m->payload;
 
 		return m->len >= sizeof(*d) &&
 		       m->len == sizeof(*d) + (uint32_t)d->len;
 	}
-	if (m->type == HG_MSG_TLS_HS_OUT) {
+	if (m->type == HG_MSG_TLS_HS_OUT || m->type == HG_MSG_FLOW_OUT) {
 		const struct hg_tls_hs_out *o = (const void *)m->payload;
 
 		return m->len >= sizeof(*o) &&
 		       m->len == sizeof(*o) + (uint32_t)o->len;
+	}
+	if (m->type == HG_MSG_FLOW_VERDICT) {
+		const struct hg_flow_verdict *v = (const void *)m->payload;
+
+		return m->len >= sizeof(*v) &&
+		       m->len == sizeof(*v) + (uint32_t)v->len;
 	}
 	return false;
 }
@@ -77,7 +84,9 @@ const struct hg_msg *hg_msg_check(const void *slot)
 		return NULL;
 	if (m->len > HG_MSG_MAX_PAYLOAD)
 		return NULL;
-	if (m->type == HG_MSG_TLS_HS_DATA || m->type == HG_MSG_TLS_HS_OUT)
+	if (m->type == HG_MSG_TLS_HS_DATA || m->type == HG_MSG_TLS_HS_OUT ||
+	    m->type == HG_MSG_FLOW_DATA || m->type == HG_MSG_FLOW_OUT ||
+	    m->type == HG_MSG_FLOW_VERDICT)
 		return var_len_ok(m) ? m : NULL;
 	if (m->len != msg_payload_len[m->type])
 		return NULL;

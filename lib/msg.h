@@ -41,6 +41,12 @@ enum hg_msg_type {
 	HG_MSG_TLS_HS_DONE = 12,  /* cp -> dp, struct hg_tls_hs_done */
 	HG_MSG_TLS_HS_FAIL = 13,  /* cp -> dp, struct hg_tls_hs_end */
 	HG_MSG_TLS_HS_ABORT = 14, /* dp -> cp, struct hg_tls_hs_end */
+	/* A flow the control plane decides (see "Flows the control plane
+	 * decides" below). */
+	HG_MSG_FLOW_DATA = 15,    /* dp -> cp, hg_flow_data + bytes */
+	HG_MSG_FLOW_OUT = 16,     /* cp -> dp, hg_tls_hs_out + bytes */
+	HG_MSG_FLOW_VERDICT = 17, /* cp -> dp, hg_flow_verdict + bytes */
+	HG_MSG_FLOW_GONE = 18,    /* dp -> cp, struct hg_tls_hs_end */
 	HG_MSG_TYPE_COUNT
 };
 
@@ -219,6 +225,36 @@ struct hg_tls_hs_end {
 	uint32_t worker;
 	uint16_t reason; /* HS_FAIL: enum hg_tls_hs_fail_reason */
 	uint16_t side;
+};
+
+/* Flows the control plane decides. A virtual server whose handler is not
+ * "relay" hands each flow, once its client handshake is done, to the
+ * control plane: the data plane sends the client's plaintext (FLOW_DATA,
+ * in order, with offsets; it keeps the bytes) and sends the client what
+ * the control plane answers (FLOW_OUT, sealed into records), until a
+ * FLOW_VERDICT: relay (drop the first `consume` bytes of the client's
+ * plaintext, connect to addr:port, send `len` bytes to the server first,
+ * then relay the rest both ways) or close (close_notify and FIN).
+ * FLOW_GONE tells the control plane the flow ended before its verdict.
+ * FLOW_DATA uses struct hg_tls_hs_data's layout (side unused); FLOW_OUT
+ * uses struct hg_tls_hs_out's. */
+#define HG_FLOW_DATA_FIN 2u /* hg_tls_hs_data.flags: the client closed */
+
+enum hg_flow_action {
+	HG_FLOW_RELAY = 1, /* to addr:port */
+	HG_FLOW_CLOSE = 2,
+};
+
+struct hg_flow_verdict {
+	uint64_t flow;
+	uint32_t consume; /* client plaintext bytes the control plane used */
+	uint32_t addr;    /* HG_FLOW_RELAY: host order */
+	uint16_t port;
+	uint8_t action;
+	uint8_t pad;
+	uint16_t len; /* bytes for the server, before the client's */
+	uint16_t pad2;
+	uint8_t data[];
 };
 
 /* Builds and publishes one message on `r`. Returns 0, -1 when the ring is

@@ -1145,3 +1145,36 @@ Test(config_tls, backend_tls)
 			   "'backend_tls':{'cert':'x'}"),
 		   "backend_tls.cert: unknown field");
 }
+
+Test(config_tls, ica_handler_and_sta)
+{
+	static const char *ica =
+		"{'instance':'lab','ports':[" PORT0 "],"
+		"'sta':{'authority_id':'STA475DE9C8ABDA','lifetime_s':30},"
+		"'virtual_servers':[{'name':'ica','address':'10.0.0.1',"
+		"'port':443,'handler':'ica','tls':{'certificates':[" CERT0
+		"]}}]}";
+
+	cr_assert_eq(load(ica), 0, "%s", err);
+	cr_expect_eq(cfg.vs[0].handler, HG_HANDLER_ICA);
+	cr_expect_eq(cfg.vs[0].n_backends, 0);
+	cr_expect_str_eq(cfg.sta.authority_id, "STA475DE9C8ABDA");
+	cr_expect_eq(cfg.sta.lifetime_s, 30);
+	cr_expect_eq(cfg.sta.max_tickets, 65536);
+	round_trip(ica);
+
+	cr_assert_eq(load(MINIMAL), 0, "%s", err);
+	cr_expect_str_eq(cfg.sta.authority_id, "STA0HOPGATE");
+	cr_expect_eq(cfg.sta.lifetime_s, 100);
+	expect_err(CFG_TLS(",'handler':'ica'"), "handler: \"ica\" needs tls");
+	expect_err(CFG_TLS(",'handler':'socks'"), "virtual_servers[0].handler");
+	expect_err("{'instance':'lab','ports':[" PORT0 "],'sta':{"
+		   "'authority_id':'sta1'}}",
+		   "sta.authority_id");
+	expect_err("{'instance':'lab','ports':[" PORT0 "],'sta':{"
+		   "'authority_id':'STA12345678901234567'}}",
+		   "sta.authority_id");
+	expect_err("{'instance':'lab','ports':[" PORT0 "],'virtual_servers':[{"
+		   "'name':'web','address':'10.0.0.1','port':443}]}",
+		   "backends: required");
+}
