@@ -50,6 +50,10 @@ def summarize(doc):
         for k, v in r.get("metrics", {}).items():
             if isinstance(v, (int, float)) and v is not None:
                 acc.setdefault(r["scenario"], {}).setdefault(r["gateway"], {}).setdefault(k, []).append(v)
+    for s, g in acc.items():  # derived: MB for the charts
+        for gw, ms in g.items():
+            if "rss_kb_holding" in ms:
+                ms["rss_mb_holding"] = [x / 1024.0 for x in ms["rss_kb_holding"]]
     out = {}
     for s, g in acc.items():
         for gw, ms in g.items():
@@ -189,10 +193,13 @@ def charts(S, doc, base, gws):
         (BULK, "cycles_per_byte", "Gateway CPU cycles per relayed byte (lower is better)", "cycles / byte", {}),
     ])
     fig("connections", [
-        (CONN, "per_second", "New connections per second (wall clock)", "connections / s",
+        (["tcp-conn"], "per_second", "New TCP connections per second (wall clock)", "connections / s",
          {"with_direct": True}),
-        (CONN, "cycles_per_conn", "Gateway CPU cycles per connection (lower is better)", "cycles", {"log": True}),
-    ])
+        (["tls-conn", "tls-resume"], "per_second", "New TLS connections per second (wall clock)",
+         "handshakes / s", {}),
+        (CONN, "cycles_per_conn", "Gateway CPU cycles per connection (lower is better, log scale)",
+         "cycles", {"log": True}),
+    ], height=3.4)
     fig("latency", [
         (LAT, "p50_added_us", "Latency added by the gateway, p50 (%g req/s, 64 B)" % doc["parameters"]["rate"],
          "microseconds", {"extra": ["hopgate-bp"]}),
@@ -200,8 +207,20 @@ def charts(S, doc, base, gws):
     ], height=3.4)
     fig("idle", [
         (IDLE, "rss_per_conn_kb", "Gateway memory (RSS growth) per idle connection held", "KB", {}),
-    ], height=3.6)
+        (IDLE, "rss_mb_holding", "Gateway RSS while holding them (hopgate's is reserved at start)", "MB",
+         {}),
+    ], height=3.4)
     return made
+
+
+def background(doc):
+    """Median CPUs other processes used during the measures (machine busy
+    time minus the gateway's, the client's and the backend's)."""
+    v = [r["accounting"]["background_cpus"] for r in doc["runs"]
+         if r.get("accounting", {}).get("background_cpus") is not None]
+    if not v:
+        return None
+    return statistics.median(v), min(v), max(v)
 
 
 def render(doc, S, pngs):
@@ -223,6 +242,9 @@ def render(doc, S, pngs):
              "Clients, the backend and all three gateways share these %d cores (and, while this ran, "
              "whatever else the machine was doing: see `background_cpus` per measure in the JSON)" % (
                  " ".join(lb["loadavg"]), lb["cpus_busy"], m["cores"], " ".join(la["loadavg"]), m["cores"]))
+    bg = background(doc)
+    if bg:
+        L[-1] += ("; during the measures other processes used %.2f CPUs (median; %.2f to %.2f)" % bg)
     sw = doc["software"]
     L.append("- software: hopgate %s, %s, %s, %s" % (sw["hopgate"], (sw.get("haproxy") or "-").split(" - ")[0],
                                                       sw.get("nginx") or "-", sw["openssl"]))
@@ -385,6 +407,8 @@ def readme_block(doc, S, md_path):
         rows.append(("%s, Mbit/s" % label(s, doc), s, "mbps"))
     for s in ("tcp-up-1", "tls-up-1", "tls-down-1"):
         rows.append(("%s, cycles/byte" % label(s, doc), s, "cycles_per_byte"))
+    for s in ("tcp-up-1", "tls-up-1", "tls-down-1"):
+        rows.append(("%s, cycles/byte from process CPU time" % label(s, doc), s, "process_cycles_per_byte"))
     rows += [("TCP connections/s", "tcp-conn", "per_second"),
              ("TCP cycles/connection", "tcp-conn", "cycles_per_conn"),
              ("TLS full handshakes/s", "tls-conn", "per_second"),
@@ -392,7 +416,8 @@ def readme_block(doc, S, md_path):
              ("TLS resumptions/s", "tls-resume", "per_second"),
              ("TCP latency added p50 / p99, us", "tcp-latency", None),
              ("TLS latency added p50 / p99, us", "tls-latency", None),
-             ("idle TLS connection, KB RSS each", "tls-idle", "rss_per_conn_kb")]
+             ("idle TLS connections: RSS growth per connection, KB", "tls-idle", "rss_per_conn_kb"),
+             ("idle TLS connections: RSS while holding %d, MB" % p["hold"], "tls-idle", "rss_mb_holding")]
     reps = p["reps"]
     head = ["", *[NAMES[g] for g in gws]] + ["hopgate / %s" % NAMES[g] for g in gws if g != "hopgate"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -423,14 +448,21 @@ def readme_block(doc, S, md_path):
         os.path.relpath(doc["_path"], doc["_root"]),
         "",
         "`%s` on %s (%s, %d cores, kernel %s), %s; took %d:%02d; %d repetition(s)%s. Clients, the backend "
-        "and the three gateways share the %d cores; load before the run: loadavg %s. "
+        "and the three gateways share the %d cores; load before the run: loadavg %s%s. "
         "Full report with every measure and charts: [%s](%s)." % (
             doc["command"].strip(), doc["date"][:10], m["cpu"], m["cores"], m["kernel"],
             "quick" if p["quick"] else "full", doc["duration_s"] // 60, doc["duration_s"] % 60, reps,
             ", medians" if reps > 1 else "", m["cores"], " ".join(doc["load_before"]["loadavg"]),
+            "; other work on the machine used %.2f CPUs (median) during the measures" % background(doc)[0]
+            if background(doc) else "",
             os.path.relpath(md_path, doc["_root"]), os.path.relpath(md_path, doc["_root"])),
         "",
     ] + out + [""]
+    lines.append("hopgate's cycles are its data plane's busy_cycles (TSC time of loop iterations that did "
+                 "work, so time its worker spent preempted counts too) plus hopgate-cp's CPU time for "
+                 "TLS handshakes; the peers' are their process CPU time; the rows \"from process CPU "
+                 "time\" count all three the same way.")
+    lines.append("")
     if hs:
         lines.append("hopgate-cp completed %s full TLS handshakes per second of its CPU time "
                      "(per control-plane core); the data plane's busy cycles per handshake are in "
@@ -479,9 +511,8 @@ def main():
         e = text.find("<!-- bench/run:end -->")
         if b < 0 or e < b:
             print("%s has no bench/run markers: not updated" % readme)
-        elif set(doc["parameters"]["gateways"]) != set(GWS) or doc["parameters"]["scenarios"] != \
-                [s for s in BULK + CONN + LAT + IDLE if s in doc["parameters"]["scenarios"]] or \
-                len(doc["parameters"]["scenarios"]) != len(BULK + CONN + LAT + IDLE) or \
+        elif set(doc["parameters"]["gateways"]) != set(GWS) or \
+                set(doc["parameters"]["scenarios"]) != set(BULK + CONN + LAT + IDLE) or \
                 os.path.dirname(path) != os.path.join(doc["_root"], "bench", "results"):
             print("%s not updated: only a run of every scenario and gateway into bench/results is quoted"
                   % readme)
