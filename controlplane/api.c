@@ -25,6 +25,8 @@ static const struct {
 	[HG_CMD_FLOWS] = {"flows", "relayed flows; filters: vs (name), client "
 				   "(address), limit (per worker)"},
 	[HG_CMD_KILL] = {"kill", "resets both sides of the flow with this id"},
+	[HG_CMD_TICKET] = {"ticket", "an STA ticket for a server (address, "
+				     "port; user, resource): single use"},
 };
 
 static const char *const service_names[] = {"", "echo", "discard", "source",
@@ -159,11 +161,59 @@ static int parse_kill(json_t *root, uint64_t *id, char *err, size_t errlen)
 	return -1;
 }
 
+static int parse_ticket(json_t *root, struct hg_api_ticket *t, char *err,
+			size_t errlen)
+{
+	json_t *addr = json_object_get(root, "address");
+	json_t *port = json_object_get(root, "port");
+	json_t *user = json_object_get(root, "user");
+	json_t *res = json_object_get(root, "resource");
+
+	memset(t, 0, sizeof(*t));
+	if (!json_is_string(addr) ||
+	    !hg_ipv4_parse(json_string_value(addr), &t->addr) ||
+	    !hg_ipv4_is_unicast(t->addr)) {
+		snprintf(err, errlen, "\"address\": a unicast IPv4 address "
+				      "is required");
+		return -1;
+	}
+	if (!json_is_integer(port) || json_integer_value(port) < 1 ||
+	    json_integer_value(port) > 65535) {
+		snprintf(err, errlen, "\"port\": 1..65535 is required");
+		return -1;
+	}
+	t->port = (uint16_t)json_integer_value(port);
+	if ((user != NULL && (!json_is_string(user) ||
+			      json_string_length(user) >= sizeof(t->user))) ||
+	    (res != NULL && (!json_is_string(res) ||
+			     json_string_length(res) >= sizeof(t->resource)))) {
+		snprintf(err, errlen, "\"user\", \"resource\": strings of "
+				      "at most %zu characters",
+			 sizeof(t->user) - 1);
+		return -1;
+	}
+	if (user != NULL)
+		snprintf(t->user, sizeof(t->user), "%s",
+			 json_string_value(user));
+	if (res != NULL)
+		snprintf(t->resource, sizeof(t->resource), "%s",
+			 json_string_value(res));
+	for (char *p = t->user; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	for (char *p = t->resource; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return 0;
+}
+
 /* The arguments each command accepts. */
 static const char *const connect_args[] = {"address", "port", "service",
 					   "bytes", "cc", NULL};
 static const char *const flows_args[] = {"vs", "client", "limit", NULL};
 static const char *const kill_args[] = {"flow", NULL};
+static const char *const ticket_args[] = {"address", "port", "user",
+					  "resource", NULL};
 
 static bool is_arg_of(enum hg_api_cmd cmd, const char *key)
 {
@@ -174,6 +224,8 @@ static bool is_arg_of(enum hg_api_cmd cmd, const char *key)
 		return name_index(flows_args, key) >= 0;
 	case HG_CMD_KILL:
 		return name_index(kill_args, key) >= 0;
+	case HG_CMD_TICKET:
+		return name_index(ticket_args, key) >= 0;
 	default:
 		return false;
 	}
@@ -231,6 +283,8 @@ int hg_api_parse(const char *line, size_t len, const struct hg_config *cfg,
 			rc = parse_flows(root, cfg, &req->flows, err, errlen);
 		else if (i == HG_CMD_KILL)
 			rc = parse_kill(root, &req->flow_id, err, errlen);
+		else if (i == HG_CMD_TICKET)
+			rc = parse_ticket(root, &req->ticket, err, errlen);
 		else
 			rc = 0;
 		goto out;
@@ -482,7 +536,8 @@ json_t *hg_api_stats(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
 }
 
 static const char *const relay_state_names[] = {"connecting", "open",
-						"closing", "handshake"};
+						"closing", "handshake",
+						"control"};
 
 json_t *hg_api_flows(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
 		     unsigned n)
@@ -520,7 +575,7 @@ json_t *hg_api_flows(struct hg_cp *cp, uint8_t (*msgs)[HG_SLOT_SIZE],
 					  (json_int_t)f->backend_port,
 					  "local_port",
 					  (json_int_t)f->local_port, "state",
-					  relay_state_names[f->state % 4],
+					  relay_state_names[f->state % 5],
 					  "age_ms", (json_int_t)f->age_ms,
 					  "idle_ms", (json_int_t)f->idle_ms,
 					  "bytes_c2b",

@@ -8,6 +8,10 @@
  *           {"cmd": "flows", "vs": "name"?, "client": "a.b.c.d"?,
  *            "limit": N?}: relayed flows (at most limit per worker)
  *           {"cmd": "kill", "flow": ID}: resets both sides of a flow
+ *           {"cmd": "ticket", "address": "a.b.c.d", "port": N,
+ *            "user": "..."?, "resource": "..."?}: an STA ticket for that
+ *           server (single use, the STA's lifetime), and the ICA file's
+ *           Address value that carries it
  * Response: the command's object, or {"error": "why"}; "id" is echoed when
  *           the request had one. Unknown fields are errors, so a typo never
  *           passes silently.
@@ -31,7 +35,16 @@ enum hg_api_cmd {
 	HG_CMD_CONNECT,
 	HG_CMD_FLOWS,
 	HG_CMD_KILL,
+	HG_CMD_TICKET,
 	HG_CMD_COUNT
+};
+
+/* "ticket": an STA ticket for a server (what the portal will issue). */
+struct hg_api_ticket {
+	uint32_t addr;
+	uint16_t port;
+	char user[64];
+	char resource[64];
 };
 
 struct hg_api_req {
@@ -40,6 +53,7 @@ struct hg_api_req {
 	struct hg_tcp_connect_req connect; /* HG_CMD_CONNECT */
 	struct hg_flows_req flows;         /* HG_CMD_FLOWS */
 	uint64_t flow_id;                  /* HG_CMD_KILL */
+	struct hg_api_ticket ticket;       /* HG_CMD_TICKET */
 };
 
 /* Returns 0 and fills `req`, or -1 with a message in `err`. `cfg` names

@@ -77,6 +77,7 @@ struct hg_cp {
 	unsigned n_clients;
 
 	struct hg_cp_tls *tls; /* TLS handshakes (cp_tls.c) */
+	struct hg_cp_flow *tls_flows; /* flows we decide, the STA (cp_flow.c) */
 };
 
 /* chan.c */

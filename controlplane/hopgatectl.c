@@ -35,6 +35,10 @@ static void usage(FILE *f)
 		"      source) on it; source sends BYTES (0: until closed)\n"
 		"  flows [VS]          relayed flows (of one virtual server)\n"
 		"  kill FLOW_ID        reset both sides of a flow\n"
+		"  ticket ADDRESS PORT [USER [RESOURCE]]  an STA ticket for "
+		"that\n"
+		"      server (single use) and the ICA Address value carrying "
+		"it\n"
 		"  -s, --socket PATH  control socket (default $HOPGATE_SOCKET "
 		"or " DEFAULT_SOCKET ")\n"
 		"  -j, --json         print the raw JSON answer\n");
@@ -300,6 +304,18 @@ int main(int argc, char **argv)
 		json_object_set_new(req, "vs", json_string(argv[optind + 1]));
 	} else if (strcmp(argv[optind], "kill") == 0 && argc - optind == 2) {
 		json_object_set_new(req, "flow", json_string(argv[optind + 1]));
+	} else if (strcmp(argv[optind], "ticket") == 0 &&
+		   argc - optind >= 3 && argc - optind <= 5) {
+		json_object_set_new(req, "address",
+				    json_string(argv[optind + 1]));
+		json_object_set_new(req, "port",
+				    json_integer(atoll(argv[optind + 2])));
+		if (argc - optind >= 4)
+			json_object_set_new(req, "user",
+					    json_string(argv[optind + 3]));
+		if (argc - optind >= 5)
+			json_object_set_new(req, "resource",
+					    json_string(argv[optind + 4]));
 	} else if (optind + 1 != argc) {
 		usage(stderr);
 		return 2;

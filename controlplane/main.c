@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "cp.h"
+#include "cp_flow.h"
 #include "cp_tls.h"
 #include "flow_table.h"
 #include "hg_version.h"
@@ -320,8 +321,10 @@ static json_t *answer_of(struct hg_cp *cp, struct hg_pending_req *pr)
 		json_t *o = hg_api_stats(cp, pr->msgs, pr->received);
 
 		/* The handshakes are the control plane's own counters. */
-		if (json_is_object(o) && json_object_get(o, "error") == NULL)
+		if (json_is_object(o) && json_object_get(o, "error") == NULL) {
 			json_object_set_new(o, "tls", hg_cp_tls_stats(cp));
+			json_object_set_new(o, "ica", hg_cp_flow_stats(cp));
+		}
 		return o;
 	}
 	case HG_PENDING_CONNECT:
@@ -350,6 +353,11 @@ static void inbox_process(struct hg_cp *cp)
 		if (m->type == HG_MSG_TLS_HS_DATA ||
 		    m->type == HG_MSG_TLS_HS_ABORT) {
 			hg_cp_tls_msg(cp, m);
+			continue;
+		}
+		if (m->type == HG_MSG_FLOW_DATA ||
+		    m->type == HG_MSG_FLOW_GONE) {
+			hg_cp_flow_msg(cp, m);
 			continue;
 		}
 
@@ -381,11 +389,13 @@ static void tls_tick(struct hg_cp *cp)
 	if (detaches != seen_detaches) {
 		seen_detaches = detaches;
 		hg_cp_tls_forget_all(cp);
+		hg_cp_flow_forget_all(cp);
 	}
 	if (now_s == last_s)
 		return;
 	last_s = now_s;
 	hg_cp_tls_tick(cp);
+	hg_cp_flow_tick(cp);
 }
 
 static void pending_expire(struct hg_cp *cp)
@@ -436,6 +446,13 @@ static void handle_line(struct hg_cp *cp, struct client *c, const char *line,
 		break;
 	case HG_CMD_FLOWS:
 		flows_start(cp, c, req.id, &req.flows);
+		break;
+	case HG_CMD_TICKET:
+		client_reply(cp, c,
+			     hg_cp_flow_issue(cp, req.ticket.addr,
+					      req.ticket.port, req.ticket.user,
+					      req.ticket.resource),
+			     req.id);
 		break;
 	case HG_CMD_KILL: {
 		struct hg_flow_kill k = {.id = req.flow_id};
@@ -628,7 +645,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cp->tls = hg_cp_tls_new(cp, err, sizeof(err));
-	if (cp->tls == NULL) {
+	if (cp->tls != NULL)
+		cp->tls_flows = hg_cp_flow_new(cp, err, sizeof(err));
+	if (cp->tls == NULL || cp->tls_flows == NULL) {
 		fprintf(stderr, "hopgate-cp: %s: %s\n", config_path, err);
 		return 1;
 	}
@@ -711,6 +730,7 @@ int main(int argc, char **argv)
 		pending_free(pr);
 	}
 	hg_cp_tls_free(cp->tls);
+	hg_cp_flow_free(cp->tls_flows);
 	unlink(cp->cfg.control.socket);
 	close(lfd);
 	close(lock_fd);

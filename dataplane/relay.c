@@ -112,6 +112,30 @@ static int connect_backend(struct hg_relay_flow *f, int i)
 
 /* Picks and connects a backend not tried yet for this flow. Returns 0, or
  * -1 when none could be started. */
+int hg_relay_connect_to(struct hg_relay_flow *f, uint32_t addr,
+			uint16_t port)
+{
+	struct hg_relay *r = f->vs->relay;
+	uint8_t p = 0;
+	uint32_t laddr = r->port_addr(r->port_ctx, addr, &p);
+	struct hg_tcp_conn *c;
+
+	f->to_addr = addr;
+	f->to_port = port;
+	if (laddr == 0)
+		return -1;
+	c = hg_tcp_connect(r->tcp, p, laddr, addr, port,
+			   f->vs->cfg->cc == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
+								: HG_CC_CUBIC,
+			   &backend_ops, f);
+	if (c == NULL)
+		return -1;
+	c->handshake_timeout_us = f->vs->cfg->connect_timeout_s * 1000000ULL;
+	f->backend = c;
+	f->state = HG_RELAY_CONNECTING;
+	return 0;
+}
+
 int hg_relay_start_backend(struct hg_relay_flow *f)
 {
 	struct hg_relay *r = f->vs->relay;
@@ -251,7 +275,8 @@ static void backend_established(struct hg_tcp_conn *b)
 {
 	struct hg_relay_flow *f = b->app;
 
-	hg_pool_connect_ok(&f->vs->pool, f->backend_idx);
+	if (f->backend_idx >= 0)
+		hg_pool_connect_ok(&f->vs->pool, f->backend_idx);
 	if (hg_relay_tls_backend_up(f))
 		return; /* TLS to the backend first */
 	f->state = HG_RELAY_OPEN;
@@ -279,11 +304,14 @@ static void backend_closed(struct hg_tcp_conn *b,
 	if (f->state == HG_RELAY_CONNECTING) {
 		/* Refused, timed out or reset before it opened. */
 		WCOUNT(r, relay_connect_failures);
-		hg_pool_connect_failed(&f->vs->pool, f->backend_idx,
-				       r->tcp->now_us);
-		hg_pool_release(&f->vs->pool, f->backend_idx);
-		f->backend_idx = -1;
-		if (f->client != NULL &&
+		if (f->backend_idx >= 0) {
+			hg_pool_connect_failed(&f->vs->pool, f->backend_idx,
+					       r->tcp->now_us);
+			hg_pool_release(&f->vs->pool, f->backend_idx);
+			f->backend_idx = -1;
+		}
+		/* A server the control plane chose has no stand-in. */
+		if (f->client != NULL && f->to_addr == 0 &&
 		    __builtin_popcount(f->tried) <=
 			    (int)f->vs->cfg->connect_retries) {
 			WCOUNT(r, relay_retries);
@@ -482,6 +510,10 @@ static void list_one(struct hg_flow_entry *e, void *arg)
 		fi->backend = (uint8_t)f->backend_idx;
 		fi->backend_addr = f->vs->pool.b[f->backend_idx].addr;
 		fi->backend_port = f->vs->pool.b[f->backend_idx].port;
+	} else if (f->to_addr != 0) {
+		fi->backend = 0xff;
+		fi->backend_addr = f->to_addr;
+		fi->backend_port = f->to_port;
 	}
 	if (f->backend)
 		fi->local_port = f->backend->tuple.lport;

@@ -25,6 +25,8 @@ enum hg_relay_state {
 	HG_RELAY_OPEN,           /* bytes flowing */
 	HG_RELAY_CLOSING,        /* one side gone, the other finishing */
 	HG_RELAY_HANDSHAKE,      /* TLS: the control plane runs the handshake */
+	HG_RELAY_CONTROL,        /* the control plane reads the first bytes
+				    and decides (handler other than relay) */
 };
 
 struct hg_relay_vs;
@@ -44,6 +46,9 @@ struct hg_relay_flow {
 	uint64_t bytes_c2b, bytes_b2c;
 	struct rte_mbuf *first_to_backend; /* hg_relay_attach's bytes */
 	struct hg_relay_tls *tls; /* NULL on a plain TCP virtual server */
+	/* A server the control plane chose (not from the pool): 0 if none. */
+	uint32_t to_addr;
+	uint16_t to_port;
 };
 
 struct hg_relay;

@@ -62,9 +62,16 @@ struct hg_relay_tls {
 	struct hg_relay_tls *hs_next, *hs_prev; /* handshakes, oldest first */
 	uint64_t hs_deadline_us;
 	bool on_hs_list;
-	uint8_t hs_side; /* the handshake under way: enum hg_tls_side */
+	uint8_t hs_side; /* the handshake under way: enum hg_tls_side, or
+			    CONTROL while the control plane decides */
+	uint32_t ctl_sent; /* client plaintext sent to the control plane */
 	struct tls_side side[2]; /* HG_TLS_SIDE_CLIENT, HG_TLS_SIDE_BACKEND */
 };
+
+/* hs_side while the control plane reads the client's first bytes. */
+#define CONTROL 2
+/* Client plaintext the control plane may read before it decides. */
+#define CONTROL_MAX (16 * 1024)
 
 static struct hg_relay *relay_of(const struct hg_relay_flow *f)
 {
@@ -227,7 +234,8 @@ static void hs_begin(struct hg_relay_tls *t, int side)
 		r->hs_head[v] = t;
 	r->hs_tail[v] = t;
 	t->on_hs_list = true;
-	WCOUNT(r, tls_handshakes_started);
+	if (side != CONTROL)
+		WCOUNT(r, tls_handshakes_started);
 }
 
 static void send_abort(struct hg_relay_flow *f)
@@ -235,9 +243,10 @@ static void send_abort(struct hg_relay_flow *f)
 	struct hg_relay *r = relay_of(f);
 	struct hg_tls_hs_end a = {.flow = f->entry->id, .worker = r->worker,
 				  .side = f->tls->hs_side};
+	uint16_t type = f->tls->hs_side == CONTROL ? HG_MSG_FLOW_GONE
+						   : HG_MSG_TLS_HS_ABORT;
 
-	if (r->to_cp(r->cp_ctx, HG_MSG_TLS_HS_ABORT, &a, sizeof(a), NULL, 0) <
-	    0)
+	if (r->to_cp(r->cp_ctx, type, &a, sizeof(a), NULL, 0) < 0)
 		WCOUNT(r, chan_full);
 }
 
@@ -545,6 +554,111 @@ static bool move(struct hg_relay_flow *f, int from, int to)
 	return true;
 }
 
+/* --- flows the control plane decides --- */
+
+/* Sends the control plane the client's plaintext it has not seen yet (up
+ * to CONTROL_MAX in all). The bytes stay in `plain` until the verdict.
+ * Returns false when the flow was ended. */
+static bool control_forward(struct hg_relay_flow *f)
+{
+	struct hg_relay_tls *t = f->tls;
+	struct tls_side *sd = &t->side[HG_TLS_SIDE_CLIENT];
+	struct hg_relay *r = relay_of(f);
+	uint32_t skip = t->ctl_sent;
+
+	for (struct rte_mbuf *s = sd->plain;
+	     s != NULL && t->ctl_sent < CONTROL_MAX; s = s->next) {
+		const uint8_t *p = rte_pktmbuf_mtod(s, const uint8_t *);
+		uint32_t left = s->data_len;
+
+		if (skip >= left) {
+			skip -= left;
+			continue;
+		}
+		p += skip;
+		left -= skip;
+		skip = 0;
+		while (left > 0 && t->ctl_sent < CONTROL_MAX) {
+			uint32_t n = left < HG_TLS_HS_CHUNK
+					     ? left
+					     : (uint32_t)HG_TLS_HS_CHUNK;
+			struct hg_tls_hs_data d = {
+				.flow = f->entry->id,
+				.offset = t->ctl_sent,
+				.worker = r->worker,
+				.peer_addr = f->client->tuple.raddr,
+				.peer_port = f->client->tuple.rport,
+				.vs = (uint16_t)f->vs->index,
+				.flags = t->ctl_sent == 0 ? HG_TLS_HS_FIRST
+							  : 0,
+				.len = (uint16_t)n,
+			};
+
+			if (n > CONTROL_MAX - t->ctl_sent)
+				n = d.len = (uint16_t)(CONTROL_MAX -
+						       t->ctl_sent);
+			if (r->to_cp(r->cp_ctx, HG_MSG_FLOW_DATA, &d,
+				     sizeof(d), p, n) < 0) {
+				WCOUNT(r, chan_full);
+				hs_abort(f);
+				return false;
+			}
+			t->ctl_sent += n;
+			p += n;
+			left -= n;
+		}
+	}
+	return true;
+}
+
+/* The client's handshake is done and its virtual server's handler is
+ * the control plane's: it reads what the client sends first. */
+static void control_begin(struct hg_relay_flow *f)
+{
+	struct hg_relay_tls *t = f->tls;
+
+	hs_begin(t, CONTROL);
+	f->state = HG_RELAY_CONTROL;
+	if (fill_plain(f, HG_TLS_SIDE_CLIENT))
+		control_forward(f);
+}
+
+static void control_verdict(struct hg_relay_flow *f,
+			    const struct hg_flow_verdict *v)
+{
+	struct hg_relay_tls *t = f->tls;
+	struct tls_side *sd = &t->side[HG_TLS_SIDE_CLIENT];
+	struct hg_relay *r = relay_of(f);
+
+	hs_list_remove(t);
+	if (v->action == HG_FLOW_CLOSE || v->consume > sd->plain_bytes ||
+	    v->consume > t->ctl_sent) {
+		send_close_notify(f, HG_TLS_SIDE_CLIENT);
+		f->client_fin_sent = true;
+		hg_tcp_shutdown(f->client);
+		f->state = HG_RELAY_CLOSING;
+		return;
+	}
+	chain_drop(&sd->plain, v->consume);
+	sd->plain_bytes -= v->consume;
+	if (v->len > 0) {
+		f->first_to_backend = chain_of_bytes(r->tcp->pool, v->data,
+						     v->len);
+		if (f->first_to_backend == NULL) {
+			WCOUNT(r, tls_nomem);
+			hs_abort(f);
+			return;
+		}
+	}
+	if ((v->addr != 0 ? hg_relay_connect_to(f, v->addr, v->port)
+			  : hg_relay_start_backend(f)) < 0) {
+		WCOUNT(r, relay_no_backend);
+		hg_relay_refuse(f->vs, f->client); /* on_closed frees f */
+		return;
+	}
+	fill_plain(f, HG_TLS_SIDE_CLIENT);
+}
+
 /* --- the relay's entry points --- */
 
 void hg_relay_tls_start(struct hg_relay_flow *f)
@@ -583,6 +697,11 @@ void hg_relay_tls_pump(struct hg_relay_flow *f)
 	if (f->client == NULL)
 		return;
 	hg_flow_touch(&r->table, f->entry, r->tcp->now_us);
+	if (f->state == HG_RELAY_CONTROL) {
+		if (fill_plain(f, HG_TLS_SIDE_CLIENT))
+			control_forward(f);
+		return;
+	}
 	if (f->state == HG_RELAY_HANDSHAKE) {
 		if (!hs_forward(f, t->hs_side))
 			return;
@@ -720,6 +839,10 @@ static void hs_done(struct hg_relay_flow *f, int side,
 		hg_relay_tls_pump(f);
 		return;
 	}
+	if (f->vs->cfg->handler != HG_HANDLER_RELAY) {
+		control_begin(f);
+		return;
+	}
 	if (hg_relay_start_backend(f) < 0) {
 		WCOUNT(r, relay_no_backend);
 		hg_relay_refuse(f->vs, f->client); /* on_closed frees f */
@@ -752,6 +875,33 @@ static void hs_fail(struct hg_relay_flow *f, int side)
 	hg_tcp_shutdown(f->client);
 }
 
+static void control_msg(struct hg_relay *r, const struct hg_msg *m)
+{
+	uint64_t id;
+	struct hg_flow_entry *e;
+	struct hg_relay_flow *f;
+
+	memcpy(&id, m->payload, sizeof(id));
+	e = r->tls != NULL ? hg_flow_lookup(&r->table, id) : NULL;
+	f = e != NULL ? e->data : NULL;
+	if (f == NULL || f->tls == NULL || f->client == NULL ||
+	    f->state != HG_RELAY_CONTROL)
+		return; /* the flow ended meanwhile */
+	if (m->type == HG_MSG_FLOW_OUT) {
+		const struct hg_tls_hs_out *o = (const void *)m->payload;
+		struct rte_mbuf *c = chain_of_bytes(r->tcp->pool, o->data,
+						    o->len);
+
+		/* deliver takes c, also when sealing fails */
+		if (c == NULL || deliver(f, HG_TLS_SIDE_CLIENT, c) < 0) {
+			WCOUNT(r, tls_nomem);
+			hs_abort(f);
+		}
+		return;
+	}
+	control_verdict(f, (const void *)m->payload);
+}
+
 void hg_relay_tls_msg(struct hg_relay *r, struct hg_msg *m)
 {
 	struct hg_flow_entry *e;
@@ -760,6 +910,10 @@ void hg_relay_tls_msg(struct hg_relay *r, struct hg_msg *m)
 	uint64_t id, consumed = 0;
 	int side;
 
+	if (m->type == HG_MSG_FLOW_OUT || m->type == HG_MSG_FLOW_VERDICT) {
+		control_msg(r, m);
+		return;
+	}
 	memcpy(&id, m->payload, sizeof(id));
 	memset(&keys, 0, sizeof(keys));
 	if (m->type == HG_MSG_TLS_HS_DONE) {

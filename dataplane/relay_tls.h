@@ -20,6 +20,9 @@ void hg_relay_count_moved(struct hg_relay_flow *f, struct hg_tcp_conn *to,
 			  uint64_t *bytes, uint32_t n);
 void hg_relay_flow_free(struct hg_relay_flow *f);
 int hg_relay_start_backend(struct hg_relay_flow *f);
+/* Opens the backend connection to a server the control plane chose. */
+int hg_relay_connect_to(struct hg_relay_flow *f, uint32_t addr,
+			uint16_t port);
 void hg_relay_refuse(struct hg_relay_vs *vs, struct hg_tcp_conn *client);
 
 /* relay_tls.c */

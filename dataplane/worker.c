@@ -264,7 +264,9 @@ static unsigned serve_channel(struct hg_worker *w)
 			       sizeof(k));
 		} else if (m != NULL && (m->type == HG_MSG_TLS_HS_OUT ||
 					 m->type == HG_MSG_TLS_HS_DONE ||
-					 m->type == HG_MSG_TLS_HS_FAIL)) {
+					 m->type == HG_MSG_TLS_HS_FAIL ||
+					 m->type == HG_MSG_FLOW_OUT ||
+					 m->type == HG_MSG_FLOW_VERDICT)) {
 			/* The slot is ours until released: a DONE's keys are
 			 * wiped in it. */
 			hg_relay_tls_msg(&w->relay, (struct hg_msg *)slot);
