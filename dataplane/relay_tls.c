@@ -819,8 +819,9 @@ static void hs_done(struct hg_relay_flow *f, int side,
 
 	hs_list_remove(t);
 	if (consumed > sd->sent ||
-	    hg_tls_rec_init(&sd->rec, r->imb, k, f->vs->cfg->tls.record_size,
-			    r->wctr) < 0) {
+	    hg_tls_rec_init_peer(&sd->rec, r->imb, k,
+				 f->vs->cfg->tls.record_size, r->wctr,
+				 side == HG_TLS_SIDE_BACKEND) < 0) {
 		hs_abort(f);
 		return;
 	}

@@ -10,10 +10,17 @@
 
 #define HDR_LEN 5
 /* Ciphertext per record at most: RFC 8446 5.2, RFC 5246 6.2.3. */
-#define MAX_CIPHERTEXT_13 (HG_TLS_REC_MAX_PLAIN + 256)
-#define MAX_CIPHERTEXT_12 (HG_TLS_REC_MAX_PLAIN + 2048)
-#define HS_KEY_UPDATE	  24
-#define HS_CLIENT_HELLO	  1
+#define MAX_CIPHERTEXT_13     (HG_TLS_REC_MAX_PLAIN + 256)
+#define MAX_CIPHERTEXT_12     (HG_TLS_REC_MAX_PLAIN + 2048)
+#define HS_HELLO_REQUEST      0
+#define HS_CLIENT_HELLO	      1
+#define HS_NEW_SESSION_TICKET 4
+#define HS_KEY_UPDATE	      24
+#define HS_HDR_LEN	      4
+/* A TLS 1.3 NewSessionTicket's body (RFC 8446 4.6.1): lifetime, age_add,
+ * nonce<0..255>, ticket<1..2^16-1>, extensions<0..2^16-2>. */
+#define NST_MIN (4 + 4 + 1 + 2 + 1 + 2)
+#define NST_MAX (4 + 4 + 1 + 255 + 2 + 65535 + 2 + 65534)
 
 static inline uint32_t min32(uint32_t a, uint32_t b)
 {
@@ -442,27 +449,38 @@ static enum hg_tls_rx alert_in(struct hg_tls_rec *t, struct rte_mbuf *r,
 	return fatal(t, 0); /* nothing is sent after a fatal alert */
 }
 
-/* TLS 1.3 after the handshake: KeyUpdate is the only handshake message a
- * client may send (a NewSessionTicket comes from servers, and we ask for
- * no certificate). It may arrive in pieces over several records, but must
- * end with its record: keys change there (RFC 8446 5.1). */
-static enum hg_tls_rx handshake13_in(struct hg_tls_rec *t, struct rte_mbuf *r,
-				     uint32_t off, uint32_t len)
+/* TLS 1.3: the header of a handshake message, t->hs_len bytes of it so
+ * far, with `rest` more bytes in its record. KeyUpdate from either peer;
+ * NewSessionTicket from a server only (a client sends none, and we ask for
+ * no certificate). A KeyUpdate's one byte must end its record. */
+static enum hg_tls_rx hs13_header(struct hg_tls_rec *t, uint32_t rest)
 {
-	if (len == 0 || len > sizeof(t->hs_buf) - t->hs_len) {
-		list_free(r);
+	uint8_t type = t->hs_buf[0];
+	uint32_t n;
+
+	if (type != HS_KEY_UPDATE &&
+	    !(type == HS_NEW_SESSION_TICKET && t->peer_is_server))
 		return bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
-	}
-	list_read(r, off, len, t->hs_buf + t->hs_len);
-	list_free(r);
-	t->hs_len = (uint8_t)(t->hs_len + len);
-	if (t->hs_buf[0] != HS_KEY_UPDATE)
-		return bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
-	if (t->hs_len >= 4 &&
-	    (t->hs_buf[1] != 0 || t->hs_buf[2] != 0 || t->hs_buf[3] != 1))
-		return bad(t, HG_TLS_ALERT_DECODE_ERROR);
-	if (t->hs_len < sizeof(t->hs_buf))
+	if (t->hs_len < HS_HDR_LEN)
 		return HG_TLS_RX_OK; /* the rest is in the next record */
+	n = (uint32_t)t->hs_buf[1] << 16 | (uint32_t)t->hs_buf[2] << 8 |
+	    t->hs_buf[3];
+	if (type == HS_KEY_UPDATE) {
+		if (rest > 1)
+			return bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+		return n == 1 ? HG_TLS_RX_OK
+			      : bad(t, HG_TLS_ALERT_DECODE_ERROR);
+	}
+	if (n < NST_MIN || n > NST_MAX)
+		return bad(t, HG_TLS_ALERT_DECODE_ERROR);
+	t->hs_skip = n;
+	return HG_TLS_RX_OK;
+}
+
+/* TLS 1.3: a KeyUpdate's byte, at the end of its record: the receive
+ * keys change here (RFC 8446 4.6.3, 5.1). */
+static enum hg_tls_rx key_update_in(struct hg_tls_rec *t)
+{
 	t->hs_len = 0;
 	if (t->hs_buf[4] > 1) /* update_not_requested(0), requested(1) */
 		return bad(t, HG_TLS_ALERT_ILLEGAL_PARAMETER);
@@ -474,20 +492,82 @@ static enum hg_tls_rx handshake13_in(struct hg_tls_rec *t, struct rte_mbuf *r,
 	return HG_TLS_RX_OK;
 }
 
-/* TLS 1.2 after the handshake: a ClientHello asks for renegotiation, which
- * we refuse (the keys are the control plane's business, and it is done);
- * anything else has no business here. */
+/* TLS 1.3 after the handshake: KeyUpdate, and from a server its
+ * NewSessionTickets, which are skipped unread (the control plane resumes
+ * no TLS 1.3 session towards backends). Messages may be split across
+ * records and several may share one (RFC 8446 5.1). */
+static enum hg_tls_rx handshake13_in(struct hg_tls_rec *t, struct rte_mbuf *r,
+				     uint32_t off, uint32_t len)
+{
+	enum hg_tls_rx rc = HG_TLS_RX_OK;
+
+	if (len == 0) /* no empty handshake fragments (RFC 8446 5.1) */
+		rc = bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+	while (rc == HG_TLS_RX_OK && len > 0) {
+		uint32_t k;
+
+		if (t->hs_skip > 0) { /* a NewSessionTicket's body */
+			k = min32(len, t->hs_skip);
+			t->hs_skip -= k;
+			if (t->hs_skip == 0)
+				t->hs_len = 0;
+		} else if (t->hs_len < HS_HDR_LEN) {
+			k = min32(len, HS_HDR_LEN - t->hs_len);
+			list_read(r, off, k, t->hs_buf + t->hs_len);
+			t->hs_len = (uint8_t)(t->hs_len + k);
+			rc = hs13_header(t, len - k);
+		} else { /* a KeyUpdate's byte */
+			k = 1;
+			list_read(r, off, 1, t->hs_buf + HS_HDR_LEN);
+			rc = len > 1 ? bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE)
+				     : key_update_in(t);
+		}
+		off += k;
+		len -= k;
+	}
+	list_free(r);
+	return rc;
+}
+
+/* TLS 1.2 after the handshake. From a client: a ClientHello asks for
+ * renegotiation, which we refuse (the keys are the control plane's
+ * business, and it is done). From a server: HelloRequests (empty, maybe
+ * several, maybe split across records) ask for it, and a client may
+ * ignore them (RFC 5246 7.4.1.1): we do. Anything else has no business
+ * here. */
 static enum hg_tls_rx handshake12_in(struct hg_tls_rec *t, struct rte_mbuf *r,
 				     uint32_t off, uint32_t len)
 {
+	enum hg_tls_rx rc = HG_TLS_RX_OK;
 	uint8_t type = 0;
 
-	if (len > 0)
-		list_read(r, off, 1, &type);
+	if (!t->peer_is_server) {
+		if (len > 0)
+			list_read(r, off, 1, &type);
+		list_free(r);
+		return bad(t, type == HS_CLIENT_HELLO
+				  ? HG_TLS_ALERT_NO_RENEGOTIATION
+				  : HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+	}
+	if (len == 0) /* no empty handshake fragments (RFC 5246 6.2.1) */
+		rc = bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+	while (rc == HG_TLS_RX_OK && len > 0) {
+		uint32_t k = min32(len, HS_HDR_LEN - t->hs_len);
+
+		list_read(r, off, k, t->hs_buf + t->hs_len);
+		t->hs_len = (uint8_t)(t->hs_len + k);
+		off += k;
+		len -= k;
+		if (t->hs_buf[0] != HS_HELLO_REQUEST)
+			rc = bad(t, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+		else if (t->hs_len == HS_HDR_LEN &&
+			 (t->hs_buf[1] | t->hs_buf[2] | t->hs_buf[3]) != 0)
+			rc = bad(t, HG_TLS_ALERT_DECODE_ERROR);
+		else if (t->hs_len == HS_HDR_LEN)
+			t->hs_len = 0; /* ignored */
+	}
 	list_free(r);
-	return bad(t, type == HS_CLIENT_HELLO
-			  ? HG_TLS_ALERT_NO_RENEGOTIATION
-			  : HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+	return rc;
 }
 
 /* A decrypted record's content, `len` bytes at `off` in r. */
@@ -851,6 +931,13 @@ int hg_tls_rec_init(struct hg_tls_rec *t, IMB_MGR *mgr,
 		    const struct hg_tls_keys *k, unsigned record_size,
 		    uint64_t *wctr)
 {
+	return hg_tls_rec_init_peer(t, mgr, k, record_size, wctr, false);
+}
+
+int hg_tls_rec_init_peer(struct hg_tls_rec *t, IMB_MGR *mgr,
+			 const struct hg_tls_keys *k, unsigned record_size,
+			 uint64_t *wctr, bool peer_is_server)
+{
 	memset(t, 0, sizeof(*t));
 	if (hg_tls_aead_init(&t->rx, mgr, k->version, k->cipher, &k->rx) < 0 ||
 	    hg_tls_aead_init(&t->tx, mgr, k->version, k->cipher, &k->tx) < 0) {
@@ -860,6 +947,7 @@ int hg_tls_rec_init(struct hg_tls_rec *t, IMB_MGR *mgr,
 	t->mgr = mgr;
 	t->wctr = wctr;
 	t->version = k->version;
+	t->peer_is_server = peer_is_server;
 	if (record_size == 0 || record_size > HG_TLS_REC_MAX_PLAIN)
 		record_size = HG_TLS_REC_MAX_PLAIN;
 	t->record_size = (uint16_t)record_size;

@@ -1,8 +1,11 @@
-/* The data plane's TLS record layer over mbuf chains, one per TLS flow,
- * from the end of the handshake (the control plane's) onwards: it opens
- * the client's records and seals what goes to the client, in place, with
- * intel-ipsec-mb (lib/tls_aead.h). TLS 1.2 and 1.3; AES-128-GCM,
- * AES-256-GCM, ChaCha20-Poly1305.
+/* The data plane's TLS record layer over mbuf chains, one per TLS
+ * connection, from the end of the handshake (the control plane's) onwards:
+ * it opens the peer's records and seals what goes to the peer, in place,
+ * with intel-ipsec-mb (lib/tls_aead.h). TLS 1.2 and 1.3; AES-128-GCM,
+ * AES-256-GCM, ChaCha20-Poly1305. The peer is a client (the gateway
+ * terminates TLS) or, with TLS to the backends, a server (the gateway is
+ * the client): only the handshake messages allowed after the handshake
+ * differ (see hg_tls_rec_open).
  *
  * Zero copy, mostly. Received records are decrypted where they lie in the
  * mbufs TCP delivered; the plaintext handed on is those mbufs with header,
@@ -96,8 +99,8 @@ struct hg_tls_queue {
 };
 
 struct hg_tls_rec {
-	struct hg_tls_aead rx; /* client -> gateway */
-	struct hg_tls_aead tx; /* gateway -> client */
+	struct hg_tls_aead rx; /* peer -> gateway */
+	struct hg_tls_aead tx; /* gateway -> peer */
 	IMB_MGR *mgr;
 	uint64_t *wctr; /* the worker's counters, HG_WC_* */
 	/* Received bytes of the record not yet complete. */
@@ -112,16 +115,27 @@ struct hg_tls_rec {
 	 * hg_tls_rec_key_update(t, pool, false) before more data.
 	 * hg_tls_rec_seal does it itself when the flag is still set. */
 	bool key_update_due;
-	/* A handshake message (only KeyUpdate is allowed) split across
-	 * records: its bytes so far. */
+	/* The peer is a TLS server (hg_tls_rec_init_peer). */
+	bool peer_is_server;
+	/* A handshake message being received, maybe across records: its
+	 * header (and a KeyUpdate's byte) so far, and the body bytes of a
+	 * NewSessionTicket still to skip. hs_len > 0: inside a message. */
 	uint8_t hs_len;
 	uint8_t hs_buf[5];
+	uint32_t hs_skip;
 };
 
-/* Starts the record layer from the handshake's keys. `mgr` is the
- * worker's (hg_imb_new); record_size is the most plaintext per record we
- * send (0 or above 2^14: 2^14). Returns 0, or -1 for an unknown version
- * or cipher. `k` is not wiped (it is the caller's). */
+/* Starts the record layer from the handshake's keys (k->rx: what the peer
+ * sends). `mgr` is the worker's (hg_imb_new); record_size is the most
+ * plaintext per record we send (0 or above 2^14: 2^14). peer_is_server:
+ * the gateway is the TLS client (a backend connection). Returns 0, or -1
+ * for an unknown version or cipher. `k` is not wiped (it is the
+ * caller's). */
+int hg_tls_rec_init_peer(struct hg_tls_rec *t, IMB_MGR *mgr,
+			 const struct hg_tls_keys *k, unsigned record_size,
+			 uint64_t *wctr, bool peer_is_server);
+
+/* hg_tls_rec_init_peer with a client for a peer. */
 int hg_tls_rec_init(struct hg_tls_rec *t, IMB_MGR *mgr,
 		    const struct hg_tls_keys *k, unsigned record_size,
 		    uint64_t *wctr);
@@ -134,10 +148,19 @@ void hg_tls_rec_free(struct hg_tls_rec *t);
  * appends the application data to *plain (a chain, NULL when there is
  * none); keeps an incomplete record for the next call. Handles alerts
  * (close_notify ends the stream; TLS 1.3 user_canceled and TLS 1.2
- * warnings are ignored; others are fatal), TLS 1.3 KeyUpdate (switches
- * the receive keys, sets key_update_due when asked to) and refuses other
- * handshake messages (TLS 1.2: renegotiation, no_renegotiation), change
- * cipher spec, unknown types, oversize and malformed records. */
+ * warnings are ignored; others are fatal) and handshake messages, which
+ * may be split across records or share one (but not be interleaved with
+ * other content):
+ * - TLS 1.3 KeyUpdate, from either peer: switches the receive keys (it
+ *   must end its record), sets key_update_due when asked to;
+ * - TLS 1.3 NewSessionTicket, from a server: skipped (its record still
+ *   counts in tls_records_in);
+ * - TLS 1.2 HelloRequest, from a server: ignored (no renegotiation);
+ * - from a client, a TLS 1.2 ClientHello (renegotiation): refused with
+ *   no_renegotiation;
+ * - anything else: unexpected_message.
+ * Refuses change cipher spec, unknown types, oversize and malformed
+ * records. */
 enum hg_tls_rx hg_tls_rec_open(struct hg_tls_rec *t, struct rte_mempool *pool,
 			       struct rte_mbuf *in, struct rte_mbuf **plain);
 

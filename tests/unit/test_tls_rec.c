@@ -1,4 +1,5 @@
-/* The record layer against a real OpenSSL 3 client.
+/* The record layer against a real OpenSSL 3 client, and as a client
+ * against a real OpenSSL 3 server (TLS to backends).
  *
  * Each test runs an OpenSSL client and server in-process over memory BIOs
  * until the handshake ends, takes the traffic keys the way the control
@@ -14,6 +15,10 @@
  * Sequence numbers: the server sends no session tickets here
  * (SSL_CTX_set_num_tickets 0), so both directions start at 0 with TLS 1.3
  * and at 1 with TLS 1.2 (the Finished records were 0).
+ *
+ * With a server for a peer (the tests at the end), the record layer takes
+ * the client's keys and place; the server's NewSessionTickets (under its
+ * application key, from seq 0) come first and must be skipped.
  */
 #include <criterion/criterion.h>
 #include <openssl/core_names.h>
@@ -113,6 +118,12 @@ struct peer {
 	SSL_CTX *cctx, *sctx;
 	SSL *c, *s_ssl;
 	BIO *c_in, *c_out, *s_in, *s_out; /* each SSL's rbio and wbio */
+	/* The end the record layer talks to once the handshake is over: the
+	 * client, or with server_peer the server (the record layer is then
+	 * the client). */
+	bool server_peer;
+	SSL *far;
+	BIO *far_in, *far_out;
 	struct hg_tls_keys keys;
 };
 
@@ -252,6 +263,7 @@ static void keys12(struct peer *p)
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
 	EVP_KDF_CTX *kc = EVP_KDF_CTX_new(kdf);
 	OSSL_PARAM prm[4];
+	struct hg_tls_dir *cl, *sv; /* the client's keys, the server's */
 
 	ml = SSL_SESSION_get_master_key(SSL_get_session(p->s_ssl), master,
 					sizeof(master));
@@ -269,14 +281,20 @@ static void keys12(struct peer *p)
 	cr_assert_eq(EVP_KDF_derive(kc, block, 2 * kl + 2 * ivl, prm), 1);
 	EVP_KDF_CTX_free(kc);
 	EVP_KDF_free(kdf);
-	memcpy(p->keys.rx.key, block, kl);
-	memcpy(p->keys.tx.key, block + kl, kl);
-	memcpy(p->keys.rx.iv, block + 2 * kl, ivl);
-	memcpy(p->keys.tx.iv, block + 2 * kl + ivl, ivl);
+	cl = p->server_peer ? &p->keys.tx : &p->keys.rx;
+	sv = p->server_peer ? &p->keys.rx : &p->keys.tx;
+	memcpy(cl->key, block, kl);
+	memcpy(sv->key, block + kl, kl);
+	memcpy(cl->iv, block + 2 * kl, ivl);
+	memcpy(sv->iv, block + 2 * kl + ivl, ivl);
 	p->keys.rx.seq = p->keys.tx.seq = 1;
 }
 
-static void peer_up(struct peer *p, const struct suite *s)
+/* An OpenSSL client and server through their handshake; the record
+ * layer takes over the server's end, or with server_peer the client's (and
+ * the server then sends `tickets` NewSessionTickets, which come first). */
+static void peer_up_as(struct peer *p, const struct suite *s, bool server_peer,
+		       int tickets)
 {
 	EVP_PKEY *k = s->rsa
 			  ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048)
@@ -305,7 +323,7 @@ static void peer_up(struct peer *p, const struct suite *s)
 	}
 	cr_assert_eq(SSL_CTX_use_certificate(p->sctx, x), 1);
 	cr_assert_eq(SSL_CTX_use_PrivateKey(p->sctx, k), 1);
-	SSL_CTX_set_num_tickets(p->sctx, 0);
+	SSL_CTX_set_num_tickets(p->sctx, (size_t)tickets);
 	SSL_CTX_set_keylog_callback(p->sctx, keylog);
 	X509_free(x);
 	EVP_PKEY_free(k);
@@ -334,15 +352,30 @@ static void peer_up(struct peer *p, const struct suite *s)
 		  "%s: handshake did not finish", s->name);
 	cr_assert_eq(BIO_pending(p->c_out) + BIO_pending(p->s_out), 0);
 
+	p->server_peer = server_peer;
+	p->far = server_peer ? p->s_ssl : p->c;
+	p->far_in = server_peer ? p->s_in : p->c_in;
+	p->far_out = server_peer ? p->s_out : p->c_out;
+	if (server_peer) /* the tickets the client has not read: ours now */
+		shuttle(p->c_in, p->s_out);
+	cr_assert_eq(BIO_pending(p->c_in), 0);
+
 	p->keys.version = s->version;
 	p->keys.cipher = s->cipher;
 	if (s->version == HG_TLS_V13) {
 		cr_assert(log_client[0] && log_server[0], "keylog lines");
-		dir13(&p->keys.rx, s->cipher, log_client);
-		dir13(&p->keys.tx, s->cipher, log_server);
+		dir13(&p->keys.rx, s->cipher,
+		      server_peer ? log_server : log_client);
+		dir13(&p->keys.tx, s->cipher,
+		      server_peer ? log_client : log_server);
 	} else {
 		keys12(p);
 	}
+}
+
+static void peer_up(struct peer *p, const struct suite *s)
+{
+	peer_up_as(p, s, false, 0);
 }
 
 static void peer_down(struct peer *p)
@@ -446,16 +479,17 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 /* --- client -> gateway ------------------------------------------------------
  */
 
-/* The client writes `n` bytes in writes of `chunk` (several records). */
-static size_t client_write(struct peer *p, const uint8_t *data, size_t n,
-			   size_t chunk, uint8_t *wire, size_t max)
+/* The peer (OpenSSL's end) writes `n` bytes in writes of `chunk` (several
+ * records); returns what it sent, with anything it had sent before. */
+static size_t peer_write(struct peer *p, const uint8_t *data, size_t n,
+			 size_t chunk, uint8_t *wire, size_t max)
 {
 	for (size_t off = 0; off < n; off += chunk) {
 		size_t k = n - off < chunk ? n - off : chunk;
 
-		cr_assert_eq(SSL_write(p->c, data + off, (int)k), (int)k);
+		cr_assert_eq(SSL_write(p->far, data + off, (int)k), (int)k);
 	}
-	return drain(p->c_out, wire, max);
+	return drain(p->far_out, wire, max);
 }
 
 /* Feeds wire bytes to hg_tls_rec_open as segments of the given sizes,
@@ -510,7 +544,7 @@ static void rx_case(struct peer *p, struct hg_tls_rec *t, size_t n,
 
 	cr_assert_leq(n, sizeof(data));
 	fill(data, n, (uint32_t)(n + chunk));
-	wn = client_write(p, data, n, chunk, wire, sizeof(wire));
+	wn = peer_write(p, data, n, chunk, wire, sizeof(wire));
 	cr_assert_eq(
 	    feed(t, wire, wn, pat, np, per_call, got, &gn, sizeof(got)),
 	    HG_TLS_RX_OK);
@@ -523,14 +557,14 @@ static void rx_case(struct peer *p, struct hg_tls_rec *t, size_t n,
 
 /* --- gateway -> client --------------------------------------------------- */
 
-/* Reads everything the client can, appending to out. */
-static void client_read(struct peer *p, uint8_t *out, size_t *len, size_t max)
+/* Reads everything the peer can, appending to out. */
+static void peer_read(struct peer *p, uint8_t *out, size_t *len, size_t max)
 {
 	for (;;) {
-		int r = SSL_read(p->c, out + *len, (int)(max - *len));
+		int r = SSL_read(p->far, out + *len, (int)(max - *len));
 
 		if (r <= 0) {
-			int e = SSL_get_error(p->c, r);
+			int e = SSL_get_error(p->far, r);
 
 			cr_assert_eq(e, SSL_ERROR_WANT_READ,
 				     "%s: SSL_read error %d (%s)", p->s->name,
@@ -601,8 +635,8 @@ static void tx_case(struct peer *p, struct hg_tls_rec *t, size_t n,
 		cr_assert_eq(memcmp(keep, data, n), 0,
 			     "shared payload was written");
 	}
-	cr_assert_eq(BIO_write(p->c_in, wire, (int)wn), (int)wn);
-	client_read(p, got, &gn, sizeof(got));
+	cr_assert_eq(BIO_write(p->far_in, wire, (int)wn), (int)wn);
+	peer_read(p, got, &gn, sizeof(got));
 	cr_assert_eq(gn, n, "%s: client read %zu, want %zu", p->s->name, gn, n);
 	cr_assert_eq(memcmp(got, data, n), 0, "%s: client read other bytes",
 		     p->s->name);
@@ -610,7 +644,13 @@ static void tx_case(struct peer *p, struct hg_tls_rec *t, size_t n,
 
 static void rec_up(struct hg_tls_rec *t, struct peer *p, unsigned record_size)
 {
-	cr_assert_eq(hg_tls_rec_init(t, mgr, &p->keys, record_size, ctr), 0);
+	if (p->server_peer)
+		cr_assert_eq(hg_tls_rec_init_peer(t, mgr, &p->keys, record_size,
+						  ctr, true),
+			     0);
+	else
+		cr_assert_eq(
+		    hg_tls_rec_init(t, mgr, &p->keys, record_size, ctr), 0);
 }
 
 /* Both ways for one suite, in every shape. */
@@ -708,22 +748,22 @@ static void open_all(struct hg_tls_rec *t, const uint8_t *wire, size_t n,
 	cr_assert_eq(feed(t, wire, n, pat, 3, 4, out, out_len, max), want);
 }
 
-static void send_to_client(struct peer *p, struct rte_mbuf *m)
+static void send_to_peer(struct peer *p, struct rte_mbuf *m)
 {
 	static uint8_t wire[65536];
 	size_t wn = 0;
 
 	cr_assert_not_null(m);
 	take_chain(m, wire, &wn, sizeof(wire));
-	cr_assert_eq(BIO_write(p->c_in, wire, (int)wn), (int)wn);
+	cr_assert_eq(BIO_write(p->far_in, wire, (int)wn), (int)wn);
 }
 
-static void expect_client_reads(struct peer *p, const char *want)
+static void expect_peer_reads(struct peer *p, const char *want)
 {
 	uint8_t got[256];
 	size_t gn = 0;
 
-	client_read(p, got, &gn, sizeof(got));
+	peer_read(p, got, &gn, sizeof(got));
 	cr_assert_eq(gn, strlen(want), "client read %zu bytes", gn);
 	cr_assert_eq(memcmp(got, want, gn), 0);
 }
@@ -738,34 +778,32 @@ static void key_update_from_client(bool answer_explicitly)
 	peer_up(&p, &S13_AES256);
 	rec_up(&t, &p, 16384);
 	cr_assert_eq(SSL_key_update(p.c, SSL_KEY_UPDATE_REQUESTED), 1);
-	wn = client_write(&p, (const uint8_t *)"after", 5, 5, wire,
-			  sizeof(wire));
+	wn = peer_write(&p, (const uint8_t *)"after", 5, 5, wire, sizeof(wire));
 	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
 	cr_assert_eq(gn, 5);
 	cr_assert_eq(memcmp(got, "after", 5), 0);
 	cr_assert_eq(ctr[HG_WC_tls_key_updates_in], 1);
 	cr_assert(t.key_update_due, "the client asked for our KeyUpdate");
 	if (answer_explicitly) {
-		send_to_client(&p, hg_tls_rec_key_update(&t, pool, false));
+		send_to_peer(&p, hg_tls_rec_key_update(&t, pool, false));
 		cr_assert_not(t.key_update_due);
 	}
 	/* seal sends the KeyUpdate itself if still owed. */
-	send_to_client(&p, hg_tls_rec_seal(&t, pool,
-					   mk_chain((const uint8_t *)"reply", 5,
-						    pat_big, 1, ROOM_NORMAL)));
+	send_to_peer(&p, hg_tls_rec_seal(&t, pool,
+					 mk_chain((const uint8_t *)"reply", 5,
+						  pat_big, 1, ROOM_NORMAL)));
 	cr_assert_not(t.key_update_due);
 	cr_assert_eq(ctr[HG_WC_tls_key_updates_out], 1);
-	expect_client_reads(&p, "reply");
+	expect_peer_reads(&p, "reply");
 	/* And on, both ways, under the new keys. */
 	gn = 0;
-	wn =
-	    client_write(&p, (const uint8_t *)"more", 4, 4, wire, sizeof(wire));
+	wn = peer_write(&p, (const uint8_t *)"more", 4, 4, wire, sizeof(wire));
 	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
 	cr_assert_eq(gn, 4);
-	send_to_client(&p, hg_tls_rec_seal(&t, pool,
-					   mk_chain((const uint8_t *)"again", 5,
-						    pat_big, 1, ROOM_NORMAL)));
-	expect_client_reads(&p, "again");
+	send_to_peer(&p, hg_tls_rec_seal(&t, pool,
+					 mk_chain((const uint8_t *)"again", 5,
+						  pat_big, 1, ROOM_NORMAL)));
+	expect_peer_reads(&p, "again");
 	hg_tls_rec_free(&t);
 	peer_down(&p);
 	expect_no_leak();
@@ -792,14 +830,13 @@ Test(tls_rec, key_update_from_gateway)
 	rec_up(&t, &p, 16384);
 	/* Ours, asking for the client's: the client answers with its own
 	 * KeyUpdate before its next data. */
-	send_to_client(&p, hg_tls_rec_key_update(&t, pool, true));
-	send_to_client(&p,
-		       hg_tls_rec_seal(&t, pool,
-				       mk_chain((const uint8_t *)"new key", 7,
-						pat_big, 1, ROOM_NORMAL)));
-	expect_client_reads(&p, "new key");
-	wn = client_write(&p, (const uint8_t *)"answer", 6, 6, wire,
-			  sizeof(wire));
+	send_to_peer(&p, hg_tls_rec_key_update(&t, pool, true));
+	send_to_peer(&p, hg_tls_rec_seal(&t, pool,
+					 mk_chain((const uint8_t *)"new key", 7,
+						  pat_big, 1, ROOM_NORMAL)));
+	expect_peer_reads(&p, "new key");
+	wn =
+	    peer_write(&p, (const uint8_t *)"answer", 6, 6, wire, sizeof(wire));
 	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
 	cr_assert_eq(gn, 6);
 	cr_assert_eq(memcmp(got, "answer", 6), 0);
@@ -837,10 +874,9 @@ static void flipped_byte(const struct suite *s)
 
 	peer_up(&p, s);
 	rec_up(&t, &p, 16384);
-	wn =
-	    client_write(&p, (const uint8_t *)"good", 4, 4, wire, sizeof(wire));
-	wn += client_write(&p, (const uint8_t *)"tampered", 8, 8, wire + wn,
-			   sizeof(wire) - wn);
+	wn = peer_write(&p, (const uint8_t *)"good", 4, 4, wire, sizeof(wire));
+	wn += peer_write(&p, (const uint8_t *)"tampered", 8, 8, wire + wn,
+			 sizeof(wire) - wn);
 	wire[wn - 20] ^= 0x40; /* in the second record's body or tag */
 	cr_assert_eq(
 	    hg_tls_rec_open(
@@ -852,12 +888,12 @@ static void flipped_byte(const struct suite *s)
 	cr_assert_not(t.alert_received);
 	/* Afterwards, input is dropped. */
 	gn = 0;
-	wn = client_write(&p, (const uint8_t *)"x", 1, 1, wire, sizeof(wire));
+	wn = peer_write(&p, (const uint8_t *)"x", 1, 1, wire, sizeof(wire));
 	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_FATAL);
 	cr_assert_eq(gn, 0);
 	/* The alert goes out and the client sees it. */
-	send_to_client(&p,
-		       hg_tls_rec_alert(&t, pool, HG_TLS_ALERT_FATAL, t.alert));
+	send_to_peer(&p,
+		     hg_tls_rec_alert(&t, pool, HG_TLS_ALERT_FATAL, t.alert));
 	{
 		int r = SSL_read(p.c, got, sizeof(got));
 
@@ -889,8 +925,8 @@ static void close_notify_in(const struct suite *s)
 
 	peer_up(&p, s);
 	rec_up(&t, &p, 16384);
-	wn = client_write(&p, (const uint8_t *)"last words", 10, 10, wire,
-			  sizeof(wire));
+	wn = peer_write(&p, (const uint8_t *)"last words", 10, 10, wire,
+			sizeof(wire));
 	cr_assert_geq(SSL_shutdown(p.c), 0);
 	wn += drain(p.c_out, wire + wn, sizeof(wire) - wn);
 	/* Anything after close_notify is dropped. */
@@ -903,8 +939,8 @@ static void close_notify_in(const struct suite *s)
 	cr_assert_eq(ctr[HG_WC_tls_alerts_in], 1);
 	cr_assert_eq(t.held.len, 0);
 	/* Our close_notify back: the client sees a clean end. */
-	send_to_client(&p, hg_tls_rec_alert(&t, pool, HG_TLS_ALERT_WARNING,
-					    HG_TLS_ALERT_CLOSE_NOTIFY));
+	send_to_peer(&p, hg_tls_rec_alert(&t, pool, HG_TLS_ALERT_WARNING,
+					  HG_TLS_ALERT_CLOSE_NOTIFY));
 	cr_assert_eq(SSL_read(p.c, got, sizeof(got)), 0);
 	cr_assert_eq(SSL_get_error(p.c, 0), SSL_ERROR_ZERO_RETURN);
 	cr_assert_eq(ctr[HG_WC_tls_close_notify_out], 1);
@@ -1029,19 +1065,25 @@ static size_t craft(struct hg_tls_aead *a, uint8_t type, const uint8_t *pl,
 struct crafted {
 	struct peer p;
 	struct hg_tls_rec t;
-	struct hg_tls_aead client; /* the client's sending keys */
+	struct hg_tls_aead client; /* the peer's sending keys */
 	uint8_t wire[65536];
 	size_t wn;
 };
 
-static void crafted_up(struct crafted *c, const struct suite *s)
+static void crafted_up_as(struct crafted *c, const struct suite *s,
+			  bool server_peer)
 {
-	peer_up(&c->p, s);
+	peer_up_as(&c->p, s, server_peer, 0);
 	rec_up(&c->t, &c->p, 16384);
 	cr_assert_eq(hg_tls_aead_init(&c->client, mgr, s->version, s->cipher,
 				      &c->p.keys.rx),
 		     0);
 	c->wn = 0;
+}
+
+static void crafted_up(struct crafted *c, const struct suite *s)
+{
+	crafted_up_as(c, s, false);
 }
 
 static void crafted_add(struct crafted *c, uint8_t type, const void *pl,
@@ -1258,8 +1300,8 @@ Test(tls_rec, tiny_segments_and_records_stay_compact)
 	peer_up(&p, &S13_AES128);
 	rec_up(&t, &p, 16384);
 	fill(data, sizeof(data), 9);
-	wn = client_write(&p, data, sizeof(data), sizeof(data), wire,
-			  sizeof(wire));
+	wn = peer_write(&p, data, sizeof(data), sizeof(data), wire,
+			sizeof(wire));
 	for (size_t i = 0; i + 1 < wn; i++) {
 		cr_assert_eq(hg_tls_rec_open(&t, pool,
 					     mk_chain(wire + i, 1, pat_bytes, 1,
@@ -1281,7 +1323,7 @@ Test(tls_rec, tiny_segments_and_records_stay_compact)
 	rte_pktmbuf_free(plain);
 
 	/* 2000 records of 1 byte in one go. */
-	wn = client_write(&p, data, 2000, 1, wire, sizeof(wire));
+	wn = peer_write(&p, data, 2000, 1, wire, sizeof(wire));
 	cr_assert_eq(
 	    hg_tls_rec_open(
 		&t, pool, mk_chain(wire, wn, pat_big, 1, ROOM_NORMAL), &plain),
@@ -1324,7 +1366,7 @@ Test(tls_rec, out_of_mbufs)
 	    &t, tiny, mk_chain(data, sizeof(data), pat, 1, ROOM_NONE)));
 	cr_assert_eq(ctr[HG_WC_tls_nomem], 2);
 	/* Open: records ending mid-mbuf need indirect mbufs. */
-	wn = client_write(&p, data, 3000, 100, wire, sizeof(wire));
+	wn = peer_write(&p, data, 3000, 100, wire, sizeof(wire));
 	cr_assert_eq(hg_tls_rec_open(&t, tiny,
 				     mk_chain(wire, wn, pat, 1, ROOM_NORMAL),
 				     &plain),
@@ -1391,13 +1433,13 @@ Test(tls_rec, records_in_tiny_mbufs)
 	peer_up(&p, &S13_AES256);
 	rec_up(&t, &p, 16384);
 	fill(data, sizeof(data), 4);
-	wn = client_write(&p, data, 5000, 5000, wire, sizeof(wire));
+	wn = peer_write(&p, data, 5000, 5000, wire, sizeof(wire));
 	cr_assert_eq(bytewise(&t, small, wire, wn, got, &gn, sizeof(got)),
 		     HG_TLS_RX_OK);
 	cr_assert_eq(gn, 5000);
 	cr_assert_eq(memcmp(got, data, 5000), 0);
-	wn = client_write(&p, data, sizeof(data), sizeof(data), wire,
-			  sizeof(wire));
+	wn = peer_write(&p, data, sizeof(data), sizeof(data), wire,
+			sizeof(wire));
 	cr_assert_eq(bytewise(&t, small, wire, wn, got, &gn, sizeof(got)),
 		     HG_TLS_RX_FATAL);
 	cr_assert_eq(t.alert, HG_TLS_ALERT_INTERNAL_ERROR);
@@ -1407,4 +1449,324 @@ Test(tls_rec, records_in_tiny_mbufs)
 	expect_no_leak();
 	cr_assert_eq(rte_mempool_in_use_count(small), 0);
 	rte_mempool_free(small);
+}
+
+/* --- a server for a peer (TLS to backends) ------------------------------- */
+
+/* Both ways with a real server that sent three NewSessionTickets before
+ * its first data (TLS 1.3) and two more later, between data. */
+static void run_server_peer(const struct suite *s)
+{
+	static const unsigned p1448[] = {1448};
+	bool v13 = s->version == HG_TLS_V13;
+	struct peer p;
+	struct hg_tls_rec t;
+
+	peer_up_as(&p, s, true, 3);
+	rec_up(&t, &p, 16384);
+	cr_assert(t.peer_is_server);
+	rx_case(&p, &t, 50, 50, pat_big, 1, 1);
+	cr_assert_eq(ctr[HG_WC_tls_records_in], (v13 ? 3 : 0) + 1);
+	rx_case(&p, &t, 40000, 16384, pat_big, 1, 4);
+	if (v13) {
+		cr_assert_eq(SSL_new_session_ticket(p.s_ssl), 1);
+		cr_assert_eq(SSL_new_session_ticket(p.s_ssl), 1);
+	}
+	rx_case(&p, &t, 3000, 100, pat_mid, 8, 3); /* tickets first */
+	rx_case(&p, &t, 2000, 1000, pat_bytes, 1, 64);
+	rx_case(&p, &t, 70000, 16384, pat_odd, 7, 5);
+	cr_assert_eq(ctr[HG_WC_tls_decrypt_failures], 0);
+	cr_assert_eq(ctr[HG_WC_tls_bad_records], 0);
+
+	tx_case(&p, &t, 100, p1448, 1, ROOM_NORMAL, false);
+	tx_case(&p, &t, 60000, p1448, 1, ROOM_NO_TAIL, false);
+	tx_case(&p, &t, 30000, p1448, 1, ROOM_NORMAL, true);
+	t.record_size = 1000;
+	tx_case(&p, &t, 20000, p1448, 1, ROOM_NORMAL, false);
+	cr_assert_eq(ctr[HG_WC_tls_nomem], 0);
+	hg_tls_rec_free(&t);
+	peer_down(&p);
+	expect_no_leak();
+}
+
+Test(tls_rec, server_peer_tls13_aes128_gcm)
+{
+	run_server_peer(&S13_AES128);
+}
+
+Test(tls_rec, server_peer_tls13_aes256_gcm)
+{
+	run_server_peer(&S13_AES256);
+}
+
+Test(tls_rec, server_peer_tls13_chacha20_poly1305)
+{
+	run_server_peer(&S13_CHACHA);
+}
+
+Test(tls_rec, server_peer_tls12_ecdhe_ecdsa_aes128_gcm)
+{
+	run_server_peer(&S12_AES128);
+}
+
+Test(tls_rec, server_peer_tls12_ecdhe_rsa_aes256_gcm)
+{
+	run_server_peer(&S12_AES256);
+}
+
+Test(tls_rec, server_peer_tls12_ecdhe_ecdsa_chacha20_poly1305)
+{
+	run_server_peer(&S12_CHACHA);
+}
+
+/* The server's KeyUpdate, asking for ours, behind its tickets. */
+Test(tls_rec, server_peer_key_update)
+{
+	struct peer p;
+	struct hg_tls_rec t;
+	uint8_t wire[8192], got[256];
+	size_t wn, gn = 0;
+
+	peer_up_as(&p, &S13_AES256, true, 2);
+	rec_up(&t, &p, 16384);
+	cr_assert_eq(SSL_key_update(p.s_ssl, SSL_KEY_UPDATE_REQUESTED), 1);
+	wn = peer_write(&p, (const uint8_t *)"after", 5, 5, wire, sizeof(wire));
+	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 5);
+	cr_assert_eq(memcmp(got, "after", 5), 0);
+	cr_assert_eq(ctr[HG_WC_tls_key_updates_in], 1);
+	cr_assert(t.key_update_due);
+	send_to_peer(&p, hg_tls_rec_seal(&t, pool,
+					 mk_chain((const uint8_t *)"reply", 5,
+						  pat_big, 1, ROOM_NORMAL)));
+	cr_assert_eq(ctr[HG_WC_tls_key_updates_out], 1);
+	expect_peer_reads(&p, "reply");
+	gn = 0;
+	wn = peer_write(&p, (const uint8_t *)"more", 4, 4, wire, sizeof(wire));
+	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 4);
+	cr_assert_eq(memcmp(got, "more", 4), 0);
+	/* ours, the other way */
+	send_to_peer(&p, hg_tls_rec_key_update(&t, pool, true));
+	send_to_peer(&p, hg_tls_rec_seal(&t, pool,
+					 mk_chain((const uint8_t *)"new key", 7,
+						  pat_big, 1, ROOM_NORMAL)));
+	expect_peer_reads(&p, "new key");
+	gn = 0;
+	wn =
+	    peer_write(&p, (const uint8_t *)"answer", 6, 6, wire, sizeof(wire));
+	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 6);
+	cr_assert_eq(ctr[HG_WC_tls_key_updates_in], 2);
+	cr_assert_eq(ctr[HG_WC_tls_bad_records], 0);
+	hg_tls_rec_free(&t);
+	peer_down(&p);
+	expect_no_leak();
+}
+
+/* A TLS 1.2 server asks for renegotiation: the HelloRequest is ignored
+ * and data goes on. */
+Test(tls_rec, server_peer_hello_request_ignored)
+{
+	struct peer p;
+	struct hg_tls_rec t;
+	uint8_t wire[8192], got[256];
+	size_t wn, gn = 0;
+
+	peer_up_as(&p, &S12_CHACHA, true, 0);
+	rec_up(&t, &p, 16384);
+	wn =
+	    peer_write(&p, (const uint8_t *)"before", 6, 6, wire, sizeof(wire));
+	cr_assert_eq(SSL_renegotiate(p.s_ssl), 1);
+	(void)SSL_do_handshake(p.s_ssl); /* writes the HelloRequest */
+	cr_assert_gt(BIO_pending(p.s_out), 0);
+	wn += drain(p.s_out, wire + wn, sizeof(wire) - wn);
+	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 6);
+	cr_assert_eq(memcmp(got, "before", 6), 0);
+	cr_assert_eq(ctr[HG_WC_tls_records_in], 2);
+	cr_assert_eq(ctr[HG_WC_tls_bad_records], 0);
+	cr_assert_eq(t.hs_len, 0);
+	/* The server takes our data without a ClientHello, and goes on. */
+	send_to_peer(&p,
+		     hg_tls_rec_seal(&t, pool,
+				     mk_chain((const uint8_t *)"still here", 10,
+					      pat_big, 1, ROOM_NORMAL)));
+	expect_peer_reads(&p, "still here");
+	gn = 0;
+	wn = peer_write(&p, (const uint8_t *)"after", 5, 5, wire, sizeof(wire));
+	open_all(&t, wire, wn, got, &gn, sizeof(got), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 5);
+	cr_assert_eq(memcmp(got, "after", 5), 0);
+	hg_tls_rec_free(&t);
+	peer_down(&p);
+	expect_no_leak();
+}
+
+/* A NewSessionTicket: type, length, lifetime, age_add, a 1-byte nonce,
+ * a ticket of `ticket` bytes, no extensions. Returns its length. */
+static size_t make_nst(uint8_t *b, size_t ticket)
+{
+	size_t body = 4 + 4 + 1 + 1 + 2 + ticket + 2, n = 0;
+
+	b[n++] = 4;
+	b[n++] = (uint8_t)(body >> 16);
+	b[n++] = (uint8_t)(body >> 8);
+	b[n++] = (uint8_t)body;
+	memset(b + n, 0x11, 8); /* lifetime, age_add */
+	n += 8;
+	b[n++] = 1;
+	b[n++] = 0x22; /* nonce */
+	b[n++] = (uint8_t)(ticket >> 8);
+	b[n++] = (uint8_t)ticket;
+	fill(b + n, ticket, 77);
+	n += ticket;
+	b[n++] = 0;
+	b[n++] = 0;
+	return n;
+}
+
+/* Wants FATAL with `alert` for what the server peer sent after "ok". */
+static void server_refused(const struct suite *s, uint8_t type, const void *pl,
+			   size_t n, uint8_t alert, const char *what)
+{
+	static uint8_t got[65536];
+	struct crafted c;
+	size_t gn;
+
+	crafted_up_as(&c, s, true);
+	crafted_add(&c, 23, "ok", 2, 0);
+	crafted_add(&c, type, pl, n, 0);
+	crafted_add(&c, 23, "never", 5, 0);
+	cr_assert_eq(crafted_feed(&c, got, &gn), HG_TLS_RX_FATAL, "%s: %s",
+		     s->name, what);
+	cr_assert_eq(c.t.alert, alert, "%s: %s: alert %u, want %u", s->name,
+		     what, c.t.alert, alert);
+	cr_assert_eq(ctr[HG_WC_tls_bad_records], 1, "%s", what);
+	crafted_down(&c);
+	memset(ctr, 0, sizeof(ctr));
+}
+
+Test(tls_rec, server_peer_tls13_tickets)
+{
+	static uint8_t got[65536], hs[65536];
+	static const uint8_t ku[5] = {24, 0, 0, 1, 0};
+	const struct suite *s = &S13_CHACHA;
+	struct crafted c;
+	size_t gn, n1, n2, n;
+
+	/* Two in one record, one cut in three (its header too), one with a
+	 * big ticket over three records, one followed by a KeyUpdate in the
+	 * same record; data between them all. */
+	crafted_up_as(&c, s, true);
+	n1 = make_nst(hs, 100);
+	n2 = make_nst(hs + n1, 0x4000 - n1 - 100);
+	crafted_add(&c, 22, hs, n1 + n2, 0);
+	crafted_add(&c, 23, "a", 1, 0);
+	n = make_nst(hs, 300);
+	crafted_add(&c, 22, hs, 2, 0);
+	crafted_add(&c, 22, hs + 2, 100, 3);
+	crafted_add(&c, 22, hs + 102, n - 102, 0);
+	crafted_add(&c, 23, "b", 1, 0);
+	cr_assert_eq(crafted_feed(&c, got, &gn), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 2);
+	cr_assert_eq(memcmp(got, "ab", 2), 0);
+	cr_assert_eq(c.t.hs_len, 0);
+	c.wn = 0;
+	n = make_nst(hs, 40000);
+	crafted_add(&c, 22, hs, 16000, 0);
+	crafted_add(&c, 22, hs + 16000, 16000, 0);
+	crafted_add(&c, 22, hs + 32000, n - 32000, 0);
+	crafted_add(&c, 23, "c", 1, 0);
+	n = make_nst(hs, 50);
+	memcpy(hs + n, ku, sizeof(ku));
+	crafted_add(&c, 22, hs, n + sizeof(ku), 0);
+	cr_assert_eq(hg_tls_aead_update(&c.client, mgr), 0);
+	crafted_add(&c, 23, "d", 1, 0);
+	cr_assert_eq(crafted_feed(&c, got, &gn), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 2);
+	cr_assert_eq(memcmp(got, "cd", 2), 0);
+	cr_assert_eq(ctr[HG_WC_tls_key_updates_in], 1);
+	cr_assert_eq(ctr[HG_WC_tls_bad_records], 0);
+	crafted_down(&c);
+	memset(ctr, 0, sizeof(ctr));
+
+	/* Data inside a ticket. */
+	crafted_up_as(&c, s, true);
+	n = make_nst(hs, 100);
+	crafted_add(&c, 22, hs, 50, 0);
+	crafted_add(&c, 23, "between", 7, 0);
+	cr_assert_eq(crafted_feed(&c, got, &gn), HG_TLS_RX_FATAL);
+	cr_assert_eq(c.t.alert, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+	crafted_down(&c);
+	memset(ctr, 0, sizeof(ctr));
+
+	/* A KeyUpdate must end its record, also after a ticket. */
+	n = make_nst(hs, 10);
+	memcpy(hs + n, ku, sizeof(ku));
+	memcpy(hs + n + sizeof(ku), hs, n);
+	server_refused(s, 22, hs, 2 * n + sizeof(ku),
+		       HG_TLS_ALERT_UNEXPECTED_MESSAGE,
+		       "KeyUpdate before a ticket in one record");
+	memcpy(hs, "\x04\x00\x00\x0d", 4);
+	server_refused(s, 22, hs, 17, HG_TLS_ALERT_DECODE_ERROR,
+		       "ticket below the minimum");
+	memcpy(hs, "\x04\x02\x01\x0b", 4);
+	server_refused(s, 22, hs, 4, HG_TLS_ALERT_DECODE_ERROR,
+		       "ticket above the maximum");
+	server_refused(s, 22, "\x0d\x00\x00\x00", 4,
+		       HG_TLS_ALERT_UNEXPECTED_MESSAGE, "CertificateRequest");
+	server_refused(s, 22, "\x02\x00\x00\x00", 4,
+		       HG_TLS_ALERT_UNEXPECTED_MESSAGE, "ServerHello");
+	server_refused(s, 22, "", 0, HG_TLS_ALERT_UNEXPECTED_MESSAGE,
+		       "empty handshake record");
+	server_refused(s, 20, "\x01", 1, HG_TLS_ALERT_UNEXPECTED_MESSAGE,
+		       "change_cipher_spec");
+	expect_no_leak();
+}
+
+Test(tls_rec, server_peer_tls12_hello_requests)
+{
+	static uint8_t got[65536];
+	static const uint8_t hr[8] = {0};
+	const struct suite *s = &S12_AES256;
+	struct crafted c;
+	size_t gn;
+
+	/* One, two in one record, one cut in two: all ignored. */
+	crafted_up_as(&c, s, true);
+	crafted_add(&c, 23, "one", 3, 0);
+	crafted_add(&c, 22, hr, 4, 0);
+	crafted_add(&c, 22, hr, 8, 0);
+	crafted_add(&c, 22, hr, 1, 0);
+	crafted_add(&c, 22, hr, 3, 0);
+	crafted_add(&c, 23, "two", 3, 0);
+	cr_assert_eq(crafted_feed(&c, got, &gn), HG_TLS_RX_OK);
+	cr_assert_eq(gn, 6);
+	cr_assert_eq(memcmp(got, "onetwo", 6), 0);
+	cr_assert_eq(ctr[HG_WC_tls_records_in], 6);
+	cr_assert_eq(ctr[HG_WC_tls_bad_records], 0);
+	crafted_down(&c);
+	memset(ctr, 0, sizeof(ctr));
+
+	/* Data inside one. */
+	crafted_up_as(&c, s, true);
+	crafted_add(&c, 22, hr, 2, 0);
+	crafted_add(&c, 23, "between", 7, 0);
+	cr_assert_eq(crafted_feed(&c, got, &gn), HG_TLS_RX_FATAL);
+	cr_assert_eq(c.t.alert, HG_TLS_ALERT_UNEXPECTED_MESSAGE);
+	crafted_down(&c);
+	memset(ctr, 0, sizeof(ctr));
+
+	server_refused(s, 22, "\x00\x00\x00\x01\x00", 5,
+		       HG_TLS_ALERT_DECODE_ERROR, "HelloRequest with a body");
+	server_refused(s, 22, "\x02\x00\x00\x00", 4,
+		       HG_TLS_ALERT_UNEXPECTED_MESSAGE, "ServerHello");
+	server_refused(s, 22, "\x01\x00\x00\x00", 4,
+		       HG_TLS_ALERT_UNEXPECTED_MESSAGE, "ClientHello");
+	server_refused(s, 22, "", 0, HG_TLS_ALERT_UNEXPECTED_MESSAGE,
+		       "empty handshake record");
+	server_refused(s, 22, "\x04\x00\x00\x0e", 4,
+		       HG_TLS_ALERT_UNEXPECTED_MESSAGE, "NewSessionTicket");
+	expect_no_leak();
 }
