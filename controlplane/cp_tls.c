@@ -28,7 +28,7 @@ static const char *const fail_reasons[] = {
 	"no_shared_cipher", "handshake_failure",	  "unexpected_message",
 	"decrypt_error",    "peer_alert",	  "internal",
 	"channel",	    "no_context",	  "stream_gap",
-	"bad_certificate",
+	"bad_certificate",  "bad_server_hello",
 };
 #define N_REASONS (sizeof(fail_reasons) / sizeof(fail_reasons[0]))
 
