@@ -537,6 +537,13 @@ static bool move(struct hg_relay_flow *f, int from, int to)
 			max = max < rec ? max : rec;
 		}
 		m = take_plain(f, from, max);
+		if (m == NULL && f->tls->side[from].on) {
+			/* Drained what was decrypted: decrypt more while
+			 * there is room, rather than wait for an event. */
+			if (!fill_plain(f, from))
+				return false;
+			m = take_plain(f, from, max);
+		}
 		if (m == NULL)
 			break;
 		n = m->pkt_len;
