@@ -212,7 +212,6 @@ struct hg_tcp_conn {
 	uint32_t recover;      /* snd_max when recovery began */
 	uint32_t rtx_next;     /* next hole to retransmit in recovery */
 	uint64_t recovery_progress_us; /* una last moved in recovery */
-	uint64_t head_rtx_us; /* the segment at snd_una last resent */
 	struct hg_seqset sacked;
 
 	/* Delivery rate estimation (draft-cheng-iccrg-delivery-rate-

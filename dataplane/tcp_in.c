@@ -359,38 +359,13 @@ static void enter_recovery(struct hg_tcp_conn *c)
 
 /* In recovery the peer keeps reporting data above snd_una but snd_una
  * does not move: a retransmission was lost too. RFC 6675 would wait for
- * the RTO. The segment at snd_una is resent once SACKs arrive more than
- * 5/4 RTT after its last transmission (RACK's test, for that segment);
- * after two RTTs without progress we walk all the holes again from
- * snd_una. */
-static void recovery_stalled(struct hg_tcp_conn *c, uint32_t newly_sacked)
+ * the RTO; after two RTTs without progress we walk the holes again from
+ * snd_una instead (a cheap cousin of RACK's lost-retransmit detection). */
+static void recovery_stalled(struct hg_tcp_conn *c)
 {
 	uint64_t now = c->stack->now_us;
 	uint64_t stall = 2ULL * c->srtt_us;
-	uint64_t since = c->head_rtx_us > c->recovery_progress_us
-				 ? c->head_rtx_us
-				 : c->recovery_progress_us;
-	uint64_t wait = c->srtt_us + c->srtt_us / 4;
-	uint32_t len, room = hg_tcp_seg_room(c);
 
-	/* RFC 8985's rule for the segment that holds snd_una: its latest
-	 * transmission is lost when segments sent after it are delivered
-	 * (newly SACKed) more than an RTT plus a reordering window (RTT/4)
-	 * after it left. Resend it now, not after the RTO. */
-	if (wait < 2000)
-		wait = 2000;
-	if (newly_sacked > 0 && now - since >= wait &&
-	    hg_seq_lt(c->snd_una, c->snd_nxt) &&
-	    !hg_seqset_covers(&c->sacked, c->snd_una, c->snd_una + 1)) {
-		hg_seqset_next_hole(&c->sacked, c->snd_una, &len);
-		if (len == 0 || len > room)
-			len = room;
-		if (len > c->snd_nxt - c->snd_una)
-			len = c->snd_nxt - c->snd_una;
-		hg_tcp_retransmit(c, c->snd_una, len);
-		if (hg_seq_lt(c->rtx_next, c->snd_una + len))
-			c->rtx_next = c->snd_una + len;
-	}
 	if (stall < 2000)
 		stall = 2000;
 	if (now - c->recovery_progress_us < stall)
@@ -559,7 +534,7 @@ static bool process_ack(struct hg_tcp_conn *c, const struct rx *r)
 		     ((c->flags & HG_TCPF_TLP_SENT) && newly_sacked > 0)))
 			enter_recovery(c);
 		else if (c->in_recovery)
-			recovery_stalled(c, newly_sacked);
+			recovery_stalled(c);
 	}
 	if (c->cc.algo == HG_CC_BBR) {
 		/* Delivered: what the cumulative ACK covered that was not

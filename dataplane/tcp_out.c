@@ -363,17 +363,6 @@ void hg_tcp_retransmit(struct hg_tcp_conn *c, uint32_t seq, uint32_t len)
 	/* Karn: never time a retransmitted segment. */
 	c->flags &= (uint16_t)~HG_TCPF_RTT_TIMING;
 	hg_tcp_send_segment(c, seq, len, flags);
-	if (seq == c->snd_una && len > 0) {
-		c->head_rtx_us = s->now_us;
-		/* In recovery, resending the first unacknowledged segment
-		 * restarts the RTO (as Linux does): the timer then measures
-		 * how long this retransmission goes unanswered, not how long
-		 * ago the recovery began. */
-		if (c->in_recovery) {
-			hg_timer_cancel(&s->wheel, &c->rtx_timer);
-			hg_tcp_arm_rtx(c);
-		}
-	}
 }
 
 /* Bytes in flight as RFC 6675 section 4 estimates them ("pipe"): sent

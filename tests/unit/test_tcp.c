@@ -1026,56 +1026,6 @@ Test(tcp, tail_probe_when_pto_reaches_the_rto)
 	cr_expect_geq(h_st.now_us - t0, 200000);
 }
 
-/* The retransmission of the first hole is lost: SACKs for later data keep
- * coming. 5/4 RTT after it left it is resent, without waiting for the
- * RTO (which each resend of the first hole restarts) or two RTTs. */
-Test(tcp, lost_retransmission_resent_before_the_rto)
-{
-	uint32_t iss = h_accept(100);
-	struct hg_tcp_opts a = ts(200, 0);
-	uint32_t mss = h_conn->mss;
-	uint64_t fast_at = 0, again_at = 0;
-
-	h_conn->srtt_us = 100000;
-	h_conn->rttvar_us = 2000;
-	h_conn->rto_us = 200000;
-	h_st.in_conn = h_conn;
-	for (int i = 0; i < 30; i++)
-		hg_tcp_send(h_conn, h_data(mss, (uint8_t)i));
-	h_st.in_conn = NULL;
-	hg_tcp_output(h_conn);
-	cr_assert_eq(h_data_segs(), 10);
-	/* Segment 0 lost, then its fast retransmission too; SACKs for the
-	 * rest (and what recovery sends after) arrive one every 10 ms. */
-	a.n_sack = 1;
-	a.sack[0].start = iss + 1 + mss;
-	for (uint32_t i = 2; i <= 30 && again_at == 0; i++) {
-		h_advance_ms(10);
-		if (hg_seq_gt(iss + 1 + i * mss, h_conn->snd_max))
-			break;
-		a.sack[0].end = iss + 1 + i * mss;
-		h_clear();
-		h_send(PEER_PORT, LPORT, ISN_PEER + 1, iss + 1, HG_TCP_ACK,
-		       2000, &a, NULL, 0);
-		for (unsigned k = 0; k < h_n_out; k++) {
-			if (h_out[k].len == 0 || h_out[k].h.seq != iss + 1)
-				continue;
-			if (fast_at == 0)
-				fast_at = h_st.now_us;
-			else if (again_at == 0)
-				again_at = h_st.now_us;
-		}
-	}
-	cr_assert_neq(fast_at, 0, "the fast retransmission");
-	cr_assert_neq(again_at, 0, "segment 0 resent again");
-	cr_expect_geq(again_at - fast_at, 125000, "not before 5/4 RTT");
-	cr_expect_leq(again_at - fast_at, 135000, "after %lu us",
-		      (unsigned long)(again_at - fast_at));
-	cr_expect_eq(h_ctr[HG_WC_tcp_rto], 0, "no timeout");
-	cr_expect_eq(h_ctr[HG_WC_tcp_tail_probes], 0, "no probe in recovery");
-	cr_expect(h_conn->in_recovery, "still the same recovery");
-}
-
 /* The out-of-order queue holds a whole receive window behind one hole
  * (one segment per KiB of rcv_buf: 512 for 512 KiB), allocated at the
  * first out-of-order segment and bounded. */
