@@ -90,12 +90,15 @@ static int parse_connect(json_t *root, struct hg_tcp_connect_req *c,
 	if (cc != NULL) {
 		if (!json_is_string(cc) ||
 		    (strcmp(json_string_value(cc), "cubic") != 0 &&
-		     strcmp(json_string_value(cc), "newreno") != 0)) {
-			snprintf(err, errlen, "\"cc\": cubic or newreno");
+		     strcmp(json_string_value(cc), "newreno") != 0 &&
+		     strcmp(json_string_value(cc), "bbr") != 0)) {
+			snprintf(err, errlen, "\"cc\": cubic, newreno or bbr");
 			return -1;
 		}
 		c->cc = strcmp(json_string_value(cc), "cubic") == 0
 				? HG_CC_KIND_CUBIC
+			: strcmp(json_string_value(cc), "bbr") == 0
+				? HG_CC_KIND_BBR
 				: HG_CC_KIND_NEWRENO;
 	}
 	return 0;

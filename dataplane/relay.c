@@ -11,6 +11,13 @@
 
 static const struct hg_tcp_ops client_ops, backend_ops;
 
+static enum hg_cc_algo cc_algo(uint8_t kind)
+{
+	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
+	       : kind == HG_CC_KIND_BBR	  ? HG_CC_BBR
+					  : HG_CC_CUBIC;
+}
+
 /* Counts n bytes moved towards `to`. */
 void hg_relay_count_moved(struct hg_relay_flow *f, struct hg_tcp_conn *to,
 			uint64_t *bytes, uint32_t n)
@@ -100,8 +107,7 @@ static int connect_backend(struct hg_relay_flow *f, int i)
 	if (laddr == 0)
 		return -1;
 	c = hg_tcp_connect(r->tcp, port, laddr, b->addr, b->port,
-			   f->vs->cfg->cc == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
-								: HG_CC_CUBIC,
+			   cc_algo(f->vs->cfg->cc),
 			   &backend_ops, f);
 	if (c == NULL)
 		return -1;
@@ -125,8 +131,7 @@ int hg_relay_connect_to(struct hg_relay_flow *f, uint32_t addr,
 	if (laddr == 0)
 		return -1;
 	c = hg_tcp_connect(r->tcp, p, laddr, addr, port,
-			   f->vs->cfg->cc == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
-								: HG_CC_CUBIC,
+			   cc_algo(f->vs->cfg->cc),
 			   &backend_ops, f);
 	if (c == NULL)
 		return -1;
@@ -404,8 +409,7 @@ int hg_relay_init(struct hg_relay *r, struct hg_tcp_stack *tcp,
 		l = hg_tcp_listen(tcp, vc->addr, vc->port, &client_ops, vs);
 		if (l == NULL)
 			return -1;
-		l->cc = vc->cc == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
-						     : HG_CC_CUBIC;
+		l->cc = cc_algo(vc->cc);
 		l->backlog = vc->backlog;
 		l->syncookies = vc->syncookies;
 		l->idle_timeout_ms = vc->idle_timeout_s * 1000;

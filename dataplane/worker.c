@@ -44,7 +44,9 @@ static void tcp_output(void *ctx, struct rte_mbuf *m, uint32_t dst)
 
 static enum hg_cc_algo cc_of(uint8_t kind)
 {
-	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO : HG_CC_CUBIC;
+	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
+	       : kind == HG_CC_KIND_BBR	  ? HG_CC_BBR
+					  : HG_CC_CUBIC;
 }
 
 /* The port and local address towards `dst` (reverse NAT: the gateway's

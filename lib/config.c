@@ -916,7 +916,7 @@ static int get_enum(json_t *obj, const char *key, const char *parent,
 
 static const char *const service_names[] = {"", "echo", "discard", "source",
 					    NULL};
-static const char *const cc_names[] = {"newreno", "cubic", NULL};
+static const char *const cc_names[] = {"newreno", "cubic", "bbr", NULL};
 static const char *const syncookie_names[] = {"auto", "always", "never",
 					      NULL};
 

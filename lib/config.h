@@ -54,7 +54,7 @@
  *     port              1..65535, required; (address, port) unique
  *     service           "echo" | "discard" | "source", required (until the
  *                       relay exists, every listener runs a test service)
- *     cc                "cubic" (default) | "newreno"
+ *     cc                "cubic" (default) | "newreno" | "bbr"
  *     backlog           half-open connections before SYN cookies,
  *                       1..1048576, default 1024
  *     syncookies        "auto" (default: when the backlog is full) |
@@ -189,7 +189,12 @@ enum hg_service_kind {
 	HG_SERVICE_SOURCE,
 };
 
-enum hg_cc_kind { HG_CC_KIND_NEWRENO = 0, HG_CC_KIND_CUBIC = 1 };
+/* Same values as enum hg_cc_algo (lib/tcp_cc.h). */
+enum hg_cc_kind {
+	HG_CC_KIND_NEWRENO = 0,
+	HG_CC_KIND_CUBIC = 1,
+	HG_CC_KIND_BBR = 2,
+};
 enum hg_syncookie_mode {
 	HG_SYNCOOKIE_AUTO = 0,
 	HG_SYNCOOKIE_ALWAYS,

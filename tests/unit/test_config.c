@@ -1178,3 +1178,11 @@ Test(config_tls, ica_handler_and_sta)
 		   "'name':'web','address':'10.0.0.1','port':443}]}",
 		   "backends: required");
 }
+
+Test(config_tls, cc_bbr)
+{
+	cr_assert_eq(load(CFG_TLS(",'cc':'bbr'")), 0, "%s", err);
+	cr_expect_eq(cfg.vs[0].cc, HG_CC_KIND_BBR);
+	round_trip(CFG_TLS(",'cc':'bbr'"));
+	expect_err(CFG_TLS(",'cc':'vegas'"), "virtual_servers[0].cc");
+}
