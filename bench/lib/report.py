@@ -24,6 +24,7 @@ BULK = ["tcp-up-1", "tcp-down-1", "tcp-up-N", "tcp-down-N",
 CONN = ["tcp-conn", "tls-conn", "tls-resume"]
 LAT = ["tcp-latency", "tls-latency"]
 IDLE = ["tcp-idle", "tls-idle"]
+DP = ["dp-up-1", "dp-down-1", "dp-up-N", "dp-down-N"]
 
 
 def label(scen, doc):
@@ -34,6 +35,10 @@ def label(scen, doc):
         d, c = rest.split("-")
         return "%s %s, %s" % (K, "upload" if d == "up" else "download",
                               "1 conn." if c == "1" else "%d conns." % p["conns"])
+    if scen in DP:
+        d, c = rest.split("-")
+        return "memif, TCP %s, %s" % ("upload" if d == "up" else "download",
+                                      "1 conn." if c == "1" else "%d conns." % p["conns"])
     return {"tcp-conn": "TCP connect + 1 byte + close",
             "tls-conn": "TLS %s full handshake + 1 byte" % p["tls"],
             "tls-resume": "TLS %s resumed handshake + 1 byte" % p["tls"],
@@ -205,8 +210,14 @@ def charts(S, doc, base, gws):
          "microseconds", {"extra": ["hopgate-bp"]}),
         (LAT, "p99_added_us", "Latency added by the gateway, p99", "microseconds", {"extra": ["hopgate-bp"]}),
     ], height=3.4)
+    fig("dataplane", [
+        (DP, "gbps_per_core", "Data plane alone (net_memif, no kernel): Gbit/s per busy data-plane core",
+         "Gbit/s", {}),
+        (DP, "mpps_per_core", "Packets per busy data-plane core (both ports, in + out)", "Mpps", {}),
+    ], height=3.4)
     fig("idle", [
-        (IDLE, "rss_per_conn_kb", "Gateway memory (RSS growth) per idle connection held", "KB", {}),
+        (IDLE, "rss_per_conn_kb", "Gateway memory per idle connection held (RSS over its RSS at start)",
+         "KB", {}),
         (IDLE, "rss_mb_holding", "Gateway RSS while holding them (hopgate's is reserved at start)", "MB",
          {}),
     ], height=3.4)
@@ -357,17 +368,39 @@ def render(doc, S, pngs):
             table(S, doc, rows, lat_gws, with_ratios=False))
     rows = []
     for s in IDLE:
-        rows += [("%s: RSS growth per connection (KB)" % label(s, doc), s, "rss_per_conn_kb"),
+        rows += [("%s: RSS per connection over the RSS at start (KB)" % label(s, doc), s, "rss_per_conn_kb"),
+                 ("%s: RSS growth per connection within the test (KB)" % label(s, doc), s,
+                  "rss_growth_per_conn_kb"),
+                 ("%s: RSS at start (KB)" % label(s, doc), s, "rss_kb_fresh"),
                  ("%s: RSS while holding (KB)" % label(s, doc), s, "rss_kb_holding"),
                  ("%s: machine slab growth per connection (KB)" % label(s, doc), s, "slab_per_conn_kb")]
     section("Idle connections held (%d) and their memory" % p["hold"],
             "Client connections opened one after another, one byte echoed on each, then held idle. "
-            "RSS: the gateway's processes (hopgate: hopgate-dp + hopgate-cp; nginx: master + worker). "
+            "RSS: the gateway's processes (hopgate: hopgate-dp + hopgate-cp; nginx: master + worker), "
+            "while holding, over what they had right after they started (before any test; an "
+            "allocator keeps what an earlier repetition freed, so the growth within one test says "
+            "little after the first). "
             "hopgate reserves its memory at start (DPDK pools, connection tables), so its RSS barely "
             "moves; the peers' kernel socket buffers are not in their RSS, hence the machine-wide "
             "slab growth (which also counts the client's and backend's sockets, the same for all, "
             "and anything else the machine did meanwhile).",
             table(S, doc, rows, gws))
+    section("Data plane alone: no kernel in the path (hopgate only)",
+            "hopgate's relay (the same config, one worker) between two more hopgate-dp instances "
+            "joined to it by net_memif: a load instance whose own TCP source (upload) or discard "
+            "(download) service runs on C connections it opens through the gateway "
+            "(`hopgatectl connect`), and a backend instance with a discard listener and an endless "
+            "source. Counted over %g s after a second of warm-up, from the gateway instance's "
+            "counters: wall-clock Mbit/s, and per busy data-plane core (busy_cycles as seconds) "
+            "Gbit/s and packets (both ports, in and out). All three instances share the machine's "
+            "cores, so the per-core figures are the meaningful ones. TLS has no such mode yet: the "
+            "data plane has no TLS client to generate the load." % p["seconds"],
+            table(S, doc, [(label(s, doc) + ", Mbit/s wall clock", s, "mbps") for s in DP] +
+                  [(label(s, doc) + ", Gbit/s per core", s, "gbps_per_core") for s in DP] +
+                  [(label(s, doc) + ", Mpps per core", s, "mpps_per_core") for s in DP] +
+                  [(label(s, doc) + ", cycles per byte", s, "cycles_per_byte") for s in DP] +
+                  [(label(s, doc) + ", cycles per packet", s, "cycles_per_packet") for s in DP],
+                  ["hopgate"], with_ratios=False))
     if pngs:
         L.append("## Charts")
         L.append("")
@@ -416,7 +449,7 @@ def readme_block(doc, S, md_path):
              ("TLS resumptions/s", "tls-resume", "per_second"),
              ("TCP latency added p50 / p99, us", "tcp-latency", None),
              ("TLS latency added p50 / p99, us", "tls-latency", None),
-             ("idle TLS connections: RSS growth per connection, KB", "tls-idle", "rss_per_conn_kb"),
+             ("idle TLS connections: RSS per connection, KB", "tls-idle", "rss_per_conn_kb"),
              ("idle TLS connections: RSS while holding %d, MB" % p["hold"], "tls-idle", "rss_mb_holding")]
     reps = p["reps"]
     head = ["", *[NAMES[g] for g in gws]] + ["hopgate / %s" % NAMES[g] for g in gws if g != "hopgate"]
@@ -457,7 +490,7 @@ def readme_block(doc, S, md_path):
             if background(doc) else "",
             os.path.relpath(md_path, doc["_root"]), os.path.relpath(md_path, doc["_root"])),
         "",
-    ] + out + [""]
+    ] + (out if len(out) > 2 else []) + [""]
     lines.append("hopgate's cycles are its data plane's busy_cycles (TSC time of loop iterations that did "
                  "work, so time its worker spent preempted counts too) plus hopgate-cp's CPU time for "
                  "TLS handshakes; the peers' are their process CPU time; the rows \"from process CPU "
@@ -467,6 +500,14 @@ def readme_block(doc, S, md_path):
         lines.append("hopgate-cp completed %s full TLS handshakes per second of its CPU time "
                      "(per control-plane core); the data plane's busy cycles per handshake are in "
                      "the report." % num(hs["median"]))
+        lines.append("")
+    dps = [(x, get(S, x, "hopgate", "gbps_per_core"), get(S, x, "hopgate", "mpps_per_core")) for x in DP]
+    dps = [x for x in dps if x[1] and x[2]]
+    if dps:
+        lines.append("Data plane alone (no kernel: hopgate's own TCP services as load and backend, "
+                     "joined to the relay by net_memif), per busy data-plane core: %s." % "; ".join(
+                         "%s %s Gbit/s, %s Mpps" % (label(x, doc), num(g["median"]), num(q["median"]))
+                         for x, g, q in dps))
         lines.append("")
     if bp:
         lines.append("hopgate's worker sleeps when idle; restarted with `dataplane.busy_poll` "
@@ -512,7 +553,7 @@ def main():
         if b < 0 or e < b:
             print("%s has no bench/run markers: not updated" % readme)
         elif set(doc["parameters"]["gateways"]) != set(GWS) or \
-                set(doc["parameters"]["scenarios"]) != set(BULK + CONN + LAT + IDLE) or \
+                set(doc["parameters"]["scenarios"]) != set(BULK + CONN + LAT + IDLE + DP) or \
                 os.path.dirname(path) != os.path.join(doc["_root"], "bench", "results"):
             print("%s not updated: only a run of every scenario and gateway into bench/results is quoted"
                   % readme)
