@@ -255,10 +255,12 @@ def render(doc, S, pngs):
                  " ".join(lb["loadavg"]), lb["cpus_busy"], m["cores"], " ".join(la["loadavg"]), m["cores"]))
     bg = background(doc)
     if bg:
-        L[-1] += ("; during the measures other processes used %.2f CPUs (median; %.2f to %.2f)" % bg)
+        L[-1] += ("; during the measures other processes used %.2f CPUs (median; up to %.2f)" % (bg[0], bg[2]))
     sw = doc["software"]
-    L.append("- software: hopgate %s, %s, %s, %s" % (sw["hopgate"], (sw.get("haproxy") or "-").split(" - ")[0],
-                                                      sw.get("nginx") or "-", sw["openssl"]))
+    bins = sw.get("hopgate_binaries") or {}
+    L.append("- software: hopgate %s (binaries as built in build/, hopgate-dp of %s), %s, %s, %s" % (
+        sw["hopgate"], bins.get("hopgate-dp", "?"), (sw.get("haproxy") or "-").split(" - ")[0],
+        sw.get("nginx") or "-", sw["openssl"]))
     L.append("- parameters: %d repetition(s) (%s), bulk %d MB per test (many = %d connections), timed tests "
              "%g s, %d client processes for connection rates, %d idle connections held, latency at %g "
              "requests/s of 64 bytes; TLS %s, hopgate busy_poll %s" % (
@@ -491,6 +493,12 @@ def readme_block(doc, S, md_path):
             os.path.relpath(md_path, doc["_root"]), os.path.relpath(md_path, doc["_root"])),
         "",
     ] + (out if len(out) > 2 else []) + [""]
+    bad = [r for r in doc["runs"] if not r.get("ok")]
+    if bad:
+        lines.append("%d measure(s) of %d failed their checks and are left out of the medians (%s; "
+                     "see the report)." % (len(bad), len(doc["runs"]), ", ".join(
+                         "%s/%s rep %d" % (r["scenario"], r["gateway"], r["rep"]) for r in bad)))
+        lines.append("")
     lines.append("hopgate's cycles are its data plane's busy_cycles (TSC time of loop iterations that did "
                  "work, so time its worker spent preempted counts too) plus hopgate-cp's CPU time for "
                  "TLS handshakes; the peers' are their process CPU time; the rows \"from process CPU "
