@@ -93,32 +93,9 @@ void hg_relay_flow_free(struct hg_relay_flow *f)
 	memset(f, 0, sizeof(*f));
 }
 
-/* Opens the backend connection of `f` to backend `i`. */
-static int connect_backend(struct hg_relay_flow *f, int i)
-{
-	struct hg_relay *r = f->vs->relay;
-	const struct hg_backend *b = &f->vs->pool.b[i];
-	uint8_t port = 0;
-	uint32_t laddr = r->port_addr(r->port_ctx, b->addr, &port);
-	struct hg_tcp_conn *c;
-
-	f->backend_idx = i;
-	f->tried |= 1u << i;
-	if (laddr == 0)
-		return -1;
-	c = hg_tcp_connect(r->tcp, port, laddr, b->addr, b->port,
-			   cc_algo(f->vs->cfg->cc),
-			   &backend_ops, f);
-	if (c == NULL)
-		return -1;
-	c->handshake_timeout_us = f->vs->cfg->connect_timeout_s * 1000000ULL;
-	f->backend = c;
-	return 0;
-}
-
-/* Picks and connects a backend not tried yet for this flow. Returns 0, or
- * -1 when none could be started. */
-int hg_relay_connect_to(struct hg_relay_flow *f, uint32_t addr,
+/* Opens the backend connection of `f` to addr:port, from the inside
+ * address (reverse NAT). Returns 0 or -1 (no route, no connection). */
+static int open_backend(struct hg_relay_flow *f, uint32_t addr,
 			uint16_t port)
 {
 	struct hg_relay *r = f->vs->relay;
@@ -126,21 +103,40 @@ int hg_relay_connect_to(struct hg_relay_flow *f, uint32_t addr,
 	uint32_t laddr = r->port_addr(r->port_ctx, addr, &p);
 	struct hg_tcp_conn *c;
 
-	f->to_addr = addr;
-	f->to_port = port;
 	if (laddr == 0)
 		return -1;
 	c = hg_tcp_connect(r->tcp, p, laddr, addr, port,
-			   cc_algo(f->vs->cfg->cc),
-			   &backend_ops, f);
+			   cc_algo(f->vs->cfg->cc), &backend_ops, f);
 	if (c == NULL)
 		return -1;
 	c->handshake_timeout_us = f->vs->cfg->connect_timeout_s * 1000000ULL;
 	f->backend = c;
+	return 0;
+}
+
+/* Opens the backend connection of `f` to backend `i` of the pool. */
+static int connect_backend(struct hg_relay_flow *f, int i)
+{
+	const struct hg_backend *b = &f->vs->pool.b[i];
+
+	f->backend_idx = i;
+	f->tried |= 1u << i;
+	return open_backend(f, b->addr, b->port);
+}
+
+int hg_relay_connect_to(struct hg_relay_flow *f, uint32_t addr,
+			uint16_t port)
+{
+	f->to_addr = addr;
+	f->to_port = port;
+	if (open_backend(f, addr, port) < 0)
+		return -1;
 	f->state = HG_RELAY_CONNECTING;
 	return 0;
 }
 
+/* Picks and connects a backend not tried yet for this flow. Returns 0, or
+ * -1 when none could be started. */
 int hg_relay_start_backend(struct hg_relay_flow *f)
 {
 	struct hg_relay *r = f->vs->relay;

@@ -372,21 +372,33 @@ static int copy_str(char *dst, size_t size, const char *s, const char *path,
 	return 0;
 }
 
-/* A string field that must be present, copied into dst. */
-static int get_required_str(json_t *obj, const char *key, const char *parent,
-			    char *dst, size_t size, struct errbuf *e)
+/* An optional string field copied into dst: 0 when absent, 1 when
+ * copied, -1 on error. */
+static int get_opt_str(json_t *o, const char *key, const char *parent,
+		       char *dst, size_t size, struct errbuf *e)
 {
 	char path[PATH_LEN];
 	const char *s = NULL;
 	int rc;
 
 	join(path, sizeof(path), parent, key);
-	rc = get_str(obj, key, path, &s, e);
-	if (rc == 0)
-		return fail(e, path, "required");
-	if (rc < 0)
-		return -1;
-	return copy_str(dst, size, s, path, e);
+	rc = get_str(o, key, path, &s, e);
+	if (rc <= 0)
+		return rc;
+	return copy_str(dst, size, s, path, e) < 0 ? -1 : 1;
+}
+
+/* A string field that must be present, copied into dst. */
+static int get_required_str(json_t *obj, const char *key, const char *parent,
+			    char *dst, size_t size, struct errbuf *e)
+{
+	char path[PATH_LEN];
+	int rc = get_opt_str(obj, key, parent, dst, size, e);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	join(path, sizeof(path), parent, key);
+	return fail(e, path, "required");
 }
 
 /* ------------------------------------------------------------------ */
@@ -1081,19 +1093,6 @@ static int get_tls_version(json_t *o, const char *key, const char *path,
 	return 0;
 }
 
-static int get_opt_str(json_t *o, const char *key, const char *parent,
-		       char *dst, size_t size, struct errbuf *e)
-{
-	char path[PATH_LEN];
-	const char *s = NULL;
-	int rc;
-
-	join(path, sizeof(path), parent, key);
-	rc = get_str(o, key, path, &s, e);
-	if (rc <= 0)
-		return rc;
-	return copy_str(dst, size, s, path, e);
-}
 
 /* "alpn": ["h2", "http/1.1"] is kept as "h2,http/1.1". */
 static int load_alpn(json_t *o, const char *parent, char *alpn, size_t size,

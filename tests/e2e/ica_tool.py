@@ -106,26 +106,23 @@ def client(host, port, cafile, name, dest, nbytes, greeting=True):
     src = hashlib.sha256()
     dst = hashlib.sha256()
     got = 0
-    block = os.urandom(65536)
-
-    def reader():
-        nonlocal got
-        while got < n:
-            b = s.recv(65536)
-            if not b:
-                break
-            dst.update(b)
-            got += len(b)
-
-    t = threading.Thread(target=reader)
-    t.start()
     sent = 0
+    block = os.urandom(65536)
+    # In lockstep (a chunk out, its echo back): an SSL socket is not safe
+    # to read and write from two threads at once.
     while sent < n:
         chunk = block[:min(len(block), n - sent)]
         s.sendall(chunk)
         src.update(chunk)
         sent += len(chunk)
-    t.join(timeout=300)
+        while got < sent:
+            b = s.recv(65536)
+            if not b:
+                break
+            dst.update(b)
+            got += len(b)
+        if got < sent:
+            break
     s.close()
     print("result=relayed rep=0 received=%d sent_sha=%s received_sha=%s" % (
         got, src.hexdigest(), dst.hexdigest()))
