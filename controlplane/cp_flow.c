@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cp.h"
 #include "cp_flow.h"
@@ -49,18 +48,12 @@ struct hg_cp_flow {
 
 static uint64_t mono_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
+	return hg_monotonic_ns() / 1000000000ULL;
 }
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return hg_monotonic_ns() / 1000000ULL;
 }
 
 static struct flow_entry **find(struct hg_cp_flow *t, uint64_t flow)

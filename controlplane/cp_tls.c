@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cp.h"
 #include "pkt.h"
@@ -60,10 +59,7 @@ struct hg_cp_tls {
 
 static uint64_t now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec;
+	return hg_monotonic_ns() / 1000000000ULL;
 }
 
 static struct hs_entry **bucket_of(struct hg_cp_tls *t, uint64_t flow)

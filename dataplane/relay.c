@@ -11,12 +11,6 @@
 
 static const struct hg_tcp_ops client_ops, backend_ops;
 
-static enum hg_cc_algo cc_algo(uint8_t kind)
-{
-	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
-	       : kind == HG_CC_KIND_BBR	  ? HG_CC_BBR
-					  : HG_CC_CUBIC;
-}
 
 /* Counts n bytes moved towards `to`. */
 void hg_relay_count_moved(struct hg_relay_flow *f, struct hg_tcp_conn *to,
@@ -106,7 +100,7 @@ static int open_backend(struct hg_relay_flow *f, uint32_t addr,
 	if (laddr == 0)
 		return -1;
 	c = hg_tcp_connect(r->tcp, p, laddr, addr, port,
-			   cc_algo(f->vs->cfg->cc), &backend_ops, f);
+			   hg_cc_algo_of(f->vs->cfg->cc), &backend_ops, f);
 	if (c == NULL)
 		return -1;
 	c->handshake_timeout_us = f->vs->cfg->connect_timeout_s * 1000000ULL;
@@ -405,7 +399,7 @@ int hg_relay_init(struct hg_relay *r, struct hg_tcp_stack *tcp,
 		l = hg_tcp_listen(tcp, vc->addr, vc->port, &client_ops, vs);
 		if (l == NULL)
 			return -1;
-		l->cc = cc_algo(vc->cc);
+		l->cc = hg_cc_algo_of(vc->cc);
 		l->backlog = vc->backlog;
 		l->syncookies = vc->syncookies;
 		l->idle_timeout_ms = vc->idle_timeout_s * 1000;

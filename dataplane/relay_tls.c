@@ -49,10 +49,8 @@ struct tls_side {
 	bool rx_done;           /* its peer's close_notify arrived */
 	bool close_notify_sent;
 	struct rte_mbuf *held; /* handshake bytes sent to the control plane */
-	uint32_t held_bytes;
 	uint64_t sent; /* the peer's stream bytes sent to the control plane */
 	struct rte_mbuf *plain; /* decrypted, for the other side */
-	uint32_t plain_bytes;
 	uint64_t last_tx_us;
 	struct hg_tls_rec rec;
 };
@@ -84,6 +82,12 @@ static struct rte_mempool *pool_of(const struct hg_relay_flow *f)
 }
 
 /* --- mbuf chains --- */
+
+/* Bytes in a chain (its head's pkt_len, kept by every function below). */
+static uint32_t chain_len(const struct rte_mbuf *m)
+{
+	return m != NULL ? m->pkt_len : 0;
+}
 
 /* Appends `m` to the chain at *head. Returns -1 (m freed) when the chain
  * has too many segments. */
@@ -295,9 +299,9 @@ static bool hs_forward(struct hg_relay_flow *f, int side)
 	struct tls_side *sd = &f->tls->side[side];
 	struct hg_tcp_conn *c = conn_of(f, side);
 
-	while (hg_tcp_rcv_bytes(c) > 0 && sd->held_bytes < HS_HOLD_MAX) {
+	while (hg_tcp_rcv_bytes(c) > 0 && chain_len(sd->held) < HS_HOLD_MAX) {
 		struct rte_mbuf *m = hg_tcp_recv(c, HS_HOLD_MAX -
-							    sd->held_bytes),
+							    chain_len(sd->held)),
 				*s;
 
 		if (m == NULL)
@@ -324,7 +328,6 @@ static bool hs_forward(struct hg_relay_flow *f, int side)
 				left -= n;
 			}
 		}
-		sd->held_bytes += m->pkt_len;
 		if (chain_append(&sd->held, m) < 0) {
 			hs_abort(f);
 			return false;
@@ -381,7 +384,6 @@ static void client_fatal(struct hg_relay_flow *f)
 	for (int i = 0; i < 2; i++) {
 		rte_pktmbuf_free(f->tls->side[i].plain);
 		f->tls->side[i].plain = NULL;
-		f->tls->side[i].plain_bytes = 0;
 	}
 	f->state = HG_RELAY_CLOSING;
 }
@@ -410,15 +412,9 @@ static bool open_records(struct hg_relay_flow *f, int side,
 	struct rte_mbuf *plain = NULL;
 	enum hg_tls_rx rc = hg_tls_rec_open(&sd->rec, pool_of(f), in, &plain);
 
-	if (plain != NULL) {
-		uint32_t n = plain->pkt_len;
-
-		if (chain_append(&sd->plain, plain) < 0) {
-			sd->rec.alert = HG_TLS_ALERT_INTERNAL_ERROR;
-			rc = HG_TLS_RX_FATAL;
-		} else {
-			sd->plain_bytes += n;
-		}
+	if (plain != NULL && chain_append(&sd->plain, plain) < 0) {
+		sd->rec.alert = HG_TLS_ALERT_INTERNAL_ERROR;
+		rc = HG_TLS_RX_FATAL;
 	}
 	if (rc != HG_TLS_RX_FATAL && sd->rec.key_update_due)
 		send_record(f, side, hg_tls_rec_key_update(&sd->rec, pool_of(f),
@@ -442,7 +438,7 @@ static bool fill_plain(struct hg_relay_flow *f, int side)
 	struct tls_side *sd = &f->tls->side[side];
 	struct hg_tcp_conn *c = conn_of(f, side);
 
-	while (sd->keyed && !sd->rx_done && sd->plain_bytes < PLAIN_MAX &&
+	while (sd->keyed && !sd->rx_done && chain_len(sd->plain) < PLAIN_MAX &&
 	       c != NULL && hg_tcp_rcv_bytes(c) > 0) {
 		struct rte_mbuf *in = hg_tcp_recv(c, RX_TAKE);
 
@@ -460,7 +456,6 @@ static struct rte_mbuf *take_plain(struct hg_relay_flow *f, int side,
 				   uint32_t max)
 {
 	struct tls_side *sd = &f->tls->side[side];
-	struct rte_mbuf *m;
 
 	if (!sd->on) {
 		struct hg_tcp_conn *c = conn_of(f, side);
@@ -473,10 +468,7 @@ static struct rte_mbuf *take_plain(struct hg_relay_flow *f, int side,
 		return NULL;
 	if (sd->plain->data_len > max)
 		max = sd->plain->data_len;
-	m = chain_split(&sd->plain, max);
-	if (m != NULL)
-		sd->plain_bytes -= m->pkt_len;
-	return m;
+	return chain_split(&sd->plain, max);
 }
 
 /* Hands plaintext to `side`: sealed into records when it speaks TLS.
@@ -638,7 +630,7 @@ static void control_verdict(struct hg_relay_flow *f,
 	struct hg_relay *r = relay_of(f);
 
 	hs_list_remove(t);
-	if (v->action == HG_FLOW_CLOSE || v->consume > sd->plain_bytes ||
+	if (v->action == HG_FLOW_CLOSE || v->consume > chain_len(sd->plain) ||
 	    v->consume > t->ctl_sent) {
 		send_close_notify(f, HG_TLS_SIDE_CLIENT);
 		f->client_fin_sent = true;
@@ -647,7 +639,6 @@ static void control_verdict(struct hg_relay_flow *f,
 		return;
 	}
 	chain_drop(&sd->plain, v->consume);
-	sd->plain_bytes -= v->consume;
 	if (v->len > 0) {
 		f->first_to_backend = chain_of_bytes(r->tcp->pool, v->data,
 						     v->len);
@@ -757,14 +748,12 @@ static void flush(struct hg_relay_flow *f, int from, struct hg_tcp_conn *c,
 			if (hg_tls_rec_open(&src->rec, pool_of(f), in,
 					    &plain) != HG_TLS_RX_FATAL &&
 			    plain != NULL) {
-				src->plain_bytes += plain->pkt_len;
 				if (chain_append(&src->plain, plain) < 0)
 					return;
 			}
 		}
 		m = src->plain;
 		src->plain = NULL;
-		src->plain_bytes = 0;
 	} else {
 		m = hg_tcp_recv(c, UINT32_MAX);
 	}
@@ -838,7 +827,6 @@ static void hs_done(struct hg_relay_flow *f, int side,
 	chain_drop(&sd->held, (uint32_t)consumed);
 	rest = sd->held;
 	sd->held = NULL;
-	sd->held_bytes = 0;
 	f->state = side == HG_TLS_SIDE_CLIENT ? HG_RELAY_CONNECTING
 					      : HG_RELAY_OPEN;
 	if (rest != NULL && !open_records(f, side, rest))
@@ -868,7 +856,6 @@ static void hs_fail(struct hg_relay_flow *f, int side)
 	hs_list_remove(t);
 	rte_pktmbuf_free(sd->held);
 	sd->held = NULL;
-	sd->held_bytes = 0;
 	if (side == HG_TLS_SIDE_BACKEND) {
 		/* The backend refused us: the client is reset (the relay
 		 * has no better answer at this layer). */

@@ -315,6 +315,14 @@ void hg_tcp_input(struct hg_tcp_stack *s, uint8_t port, struct rte_mbuf *m,
 		  size_t ip_off, uint32_t src, uint32_t dst,
 		  size_t payload_len, size_t ip_hlen);
 
+/* The congestion control a config's "cc" names (enum hg_cc_kind). */
+static inline enum hg_cc_algo hg_cc_algo_of(uint8_t kind)
+{
+	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
+	       : kind == HG_CC_KIND_BBR	  ? HG_CC_BBR
+					  : HG_CC_CUBIC;
+}
+
 /* Which worker owns an active-open connection with local port `lport`. */
 static inline unsigned hg_tcp_port_owner(uint16_t lport, unsigned n_workers)
 {

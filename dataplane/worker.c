@@ -42,13 +42,6 @@ static void tcp_output(void *ctx, struct rte_mbuf *m, uint32_t dst)
 	hg_ipv4_output(ctx, m, dst);
 }
 
-static enum hg_cc_algo cc_of(uint8_t kind)
-{
-	return kind == HG_CC_KIND_NEWRENO ? HG_CC_NEWRENO
-	       : kind == HG_CC_KIND_BBR	  ? HG_CC_BBR
-					  : HG_CC_CUBIC;
-}
-
 /* The port and local address towards `dst` (reverse NAT: the gateway's
  * own address on the inside), 0 when there is no route. */
 static uint32_t port_addr(void *ctx, uint32_t dst, uint8_t *port)
@@ -122,7 +115,7 @@ int hg_worker_tcp_init(struct hg_worker *w)
 		if (l == NULL)
 			return -1;
 		l->service = (enum hg_tcp_service)lc->service;
-		l->cc = cc_of(lc->cc);
+		l->cc = hg_cc_algo_of(lc->cc);
 		l->backlog = lc->backlog;
 		l->idle_timeout_ms = lc->idle_timeout_s * 1000;
 		l->syncookies = lc->syncookies;
@@ -167,7 +160,7 @@ static void tcp_connect(struct hg_worker *w, const struct hg_msg *m,
 		return;
 	}
 	c = hg_tcp_connect(&w->tcp, port, dp->ports[port].addr,
-			   rq->addr, rq->port, cc_of(rq->cc),
+			   rq->addr, rq->port, hg_cc_algo_of(rq->cc),
 			   hg_svc_ops((enum hg_tcp_service)rq->service),
 			   (void *)(uintptr_t)rq->bytes);
 	if (c == NULL) {
