@@ -1125,6 +1125,28 @@ static int load_alpn(json_t *o, const char *parent, char *alpn, size_t size,
 	return 0;
 }
 
+/* What both ends' TLS settings have: versions, suites, ALPN. The string
+ * arrays are HG_TLS_LIST_MAX bytes. */
+static int load_tls_common(json_t *o, const char *path, uint16_t *min,
+			   uint16_t *max, char *suites, char *ciphers,
+			   char *alpn, struct errbuf *e)
+{
+	char fpath[PATH_LEN];
+
+	if (get_tls_version(o, "min_version", path, HG_TLS_V12, min, e) < 0 ||
+	    get_tls_version(o, "max_version", path, HG_TLS_V13, max, e) < 0)
+		return -1;
+	if (*min > *max) {
+		join(fpath, sizeof(fpath), path, "min_version");
+		return fail(e, fpath, "above max_version");
+	}
+	if (get_opt_str(o, "ciphersuites", path, suites, HG_TLS_LIST_MAX, e) <
+		    0 ||
+	    get_opt_str(o, "ciphers", path, ciphers, HG_TLS_LIST_MAX, e) < 0)
+		return -1;
+	return load_alpn(o, path, alpn, HG_TLS_LIST_MAX, e);
+}
+
 static int load_tls_cert(json_t *o, const char *path,
 			 struct hg_tls_cert_config *c, struct errbuf *e)
 {
@@ -1170,29 +1192,17 @@ static int load_tls(json_t *o, const char *parent, struct hg_tls_config *t,
 			return -1;
 	}
 	t->n_certs = (unsigned)json_array_size(arr);
-	if (get_tls_version(o, "min_version", path, HG_TLS_V12,
-			    &t->min_version, e) < 0 ||
-	    get_tls_version(o, "max_version", path, HG_TLS_V13,
-			    &t->max_version, e) < 0)
+	if (load_tls_common(o, path, &t->min_version, &t->max_version,
+			    t->ciphersuites, t->ciphers, t->alpn, e) < 0)
 		return -1;
-	if (t->min_version > t->max_version) {
-		join(cpath, sizeof(cpath), path, "min_version");
-		return fail(e, cpath, "above max_version");
-	}
-	if (get_opt_str(o, "ciphersuites", path, t->ciphersuites,
-			sizeof(t->ciphersuites), e) < 0 ||
-	    get_opt_str(o, "ciphers", path, t->ciphers, sizeof(t->ciphers),
-			e) < 0 ||
-	    get_opt_str(o, "groups", path, t->groups, sizeof(t->groups), e) <
-		    0)
-		return -1;
-	return load_alpn(o, path, t->alpn, sizeof(t->alpn), e);
+	return get_opt_str(o, "groups", path, t->groups, sizeof(t->groups),
+			   e) < 0 ? -1 : 0;
 }
 
 static int load_backend_tls(json_t *o, const char *parent,
 			    struct hg_backend_tls_config *t, struct errbuf *e)
 {
-	char path[PATH_LEN], fpath[PATH_LEN];
+	char path[PATH_LEN];
 
 	join(path, sizeof(path), parent, "backend_tls");
 	if (!json_is_object(o))
@@ -1200,24 +1210,13 @@ static int load_backend_tls(json_t *o, const char *parent,
 	if (load_section(o, path, &backend_tls_section, t, e) < 0)
 		return -1;
 	t->enabled = true;
-	if (get_tls_version(o, "min_version", path, HG_TLS_V12,
-			    &t->min_version, e) < 0 ||
-	    get_tls_version(o, "max_version", path, HG_TLS_V13,
-			    &t->max_version, e) < 0)
-		return -1;
-	if (t->min_version > t->max_version) {
-		join(fpath, sizeof(fpath), path, "min_version");
-		return fail(e, fpath, "above max_version");
-	}
-	if (get_opt_str(o, "ca", path, t->ca, sizeof(t->ca), e) < 0 ||
+	if (load_tls_common(o, path, &t->min_version, &t->max_version,
+			    t->ciphersuites, t->ciphers, t->alpn, e) < 0 ||
+	    get_opt_str(o, "ca", path, t->ca, sizeof(t->ca), e) < 0 ||
 	    get_opt_str(o, "server_name", path, t->server_name,
-			sizeof(t->server_name), e) < 0 ||
-	    get_opt_str(o, "ciphersuites", path, t->ciphersuites,
-			sizeof(t->ciphersuites), e) < 0 ||
-	    get_opt_str(o, "ciphers", path, t->ciphers, sizeof(t->ciphers),
-			e) < 0)
+			sizeof(t->server_name), e) < 0)
 		return -1;
-	return load_alpn(o, path, t->alpn, sizeof(t->alpn), e);
+	return 0;
 }
 
 static int load_vs(json_t *o, const char *path, struct hg_config *c,
