@@ -1,6 +1,6 @@
 /* The STA ticket store: slots allocated once, a chained hash table keyed
  * by SipHash under a per-store random key, and a doubly linked expiry list
- * in issue order. See sta.h for the contract. */
+ * in order of issue or last refresh. See sta.h for the contract. */
 #include "sta.h"
 
 #include <errno.h>
@@ -142,6 +142,35 @@ static uint32_t find(const struct hg_sta *s, const uint8_t *raw,
 	return NONE;
 }
 
+/* Puts slot i at the expiry list's tail (newest). */
+static void list_append(struct hg_sta *s, uint32_t i)
+{
+	struct sta_slot *t = &s->slot[i];
+
+	t->prev = s->newest;
+	t->next = NONE;
+	if (s->newest != NONE)
+		s->slot[s->newest].next = i;
+	else
+		s->oldest = i;
+	s->newest = i;
+}
+
+/* Takes slot i off the expiry list. */
+static void list_remove(struct hg_sta *s, uint32_t i)
+{
+	struct sta_slot *t = &s->slot[i];
+
+	if (t->prev != NONE)
+		s->slot[t->prev].next = t->next;
+	else
+		s->oldest = t->next;
+	if (t->next != NONE)
+		s->slot[t->next].prev = t->prev;
+	else
+		s->newest = t->prev;
+}
+
 /* Unlinks slot i from its chain and the expiry list, wipes it and puts it
  * on the free list. */
 static void delete_slot(struct hg_sta *s, uint32_t i)
@@ -152,15 +181,7 @@ static void delete_slot(struct hg_sta *s, uint32_t i)
 	while (*link != i)
 		link = &s->slot[*link].hnext;
 	*link = t->hnext;
-
-	if (t->prev != NONE)
-		s->slot[t->prev].next = t->next;
-	else
-		s->oldest = t->next;
-	if (t->next != NONE)
-		s->slot[t->next].prev = t->prev;
-	else
-		s->newest = t->prev;
+	list_remove(s, i);
 
 	explicit_bzero(t, sizeof(*t));
 	t->next = s->free_head;
@@ -270,16 +291,12 @@ int hg_sta_issue(struct hg_sta *s, const struct hg_sta_entry *e,
 	t->e = *e;
 	t->e.user[sizeof(t->e.user) - 1] = '\0';
 	t->e.resource[sizeof(t->e.resource) - 1] = '\0';
+	t->e.domain[sizeof(t->e.domain) - 1] = '\0';
+	t->e.protocol[sizeof(t->e.protocol) - 1] = '\0';
 	t->bucket = b;
 	t->hnext = s->bucket[b];
 	s->bucket[b] = i;
-	t->prev = s->newest;
-	t->next = NONE;
-	if (s->newest != NONE)
-		s->slot[s->newest].next = i;
-	else
-		s->oldest = i;
-	s->newest = i;
+	list_append(s, i);
 
 	ticket_encode(raw, out);
 	explicit_bzero(raw, sizeof(raw));
@@ -288,34 +305,86 @@ int hg_sta_issue(struct hg_sta *s, const struct hg_sta_entry *e,
 	return 0;
 }
 
-int hg_sta_redeem(struct hg_sta *s, const char *ticket, size_t len,
-		  uint64_t now_ms, struct hg_sta_entry *e)
+/* The slot of the ticket at ticket[0..len), or NONE (counted unknown)
+ * when it is malformed or not stored. */
+static uint32_t lookup(struct hg_sta *s, const char *ticket, size_t len)
 {
 	uint8_t raw[TICKET_RAW];
 	uint32_t i;
-	int rc;
 
 	if (ticket == NULL || !hg_sta_ticket_valid(ticket, len)) {
 		s->st.unknown++;
-		return -ENOENT;
+		return NONE;
 	}
 	ticket_decode(ticket, raw);
 	i = find(s, raw, bucket_of(s, raw));
 	explicit_bzero(raw, sizeof(raw));
-	if (i == NONE) {
+	if (i == NONE)
 		s->st.unknown++;
-		return -ENOENT;
-	}
-	if (now_ms >= s->slot[i].expires_ms) {
-		s->st.expired++;
-		rc = -ETIMEDOUT;
-	} else {
-		*e = s->slot[i].e;
-		s->st.redeemed++;
-		rc = 0;
-	}
+	return i;
+}
+
+/* Slot i is past its time at now_ms: deletes it (counted expired). */
+static bool expired_deleted(struct hg_sta *s, uint32_t i, uint64_t now_ms)
+{
+	if (now_ms < s->slot[i].expires_ms)
+		return false;
+	s->st.expired++;
 	delete_slot(s, i);
-	return rc;
+	return true;
+}
+
+/* Redeem, keeping a refreshable ticket when keep is set. */
+static int redeem(struct hg_sta *s, const char *ticket, size_t len,
+		  uint64_t now_ms, struct hg_sta_entry *e, bool keep)
+{
+	uint32_t i = lookup(s, ticket, len);
+
+	if (i == NONE)
+		return -ENOENT;
+	if (expired_deleted(s, i, now_ms))
+		return -ETIMEDOUT;
+	*e = s->slot[i].e;
+	if (keep && s->slot[i].e.refreshable) {
+		s->st.kept++;
+		return 0;
+	}
+	s->st.redeemed++;
+	delete_slot(s, i);
+	return 0;
+}
+
+int hg_sta_redeem(struct hg_sta *s, const char *ticket, size_t len,
+		  uint64_t now_ms, struct hg_sta_entry *e)
+{
+	return redeem(s, ticket, len, now_ms, e, false);
+}
+
+int hg_sta_redeem_keep(struct hg_sta *s, const char *ticket, size_t len,
+		       uint64_t now_ms, struct hg_sta_entry *e)
+{
+	return redeem(s, ticket, len, now_ms, e, true);
+}
+
+/* All tickets live lifetime_s from their issue or refresh, so the tail of
+ * a list kept in that order is where the latest expiry goes: moving the
+ * refreshed ticket there keeps the list in expiry order for the sweep. */
+int hg_sta_refresh(struct hg_sta *s, const char *ticket, size_t len,
+		   uint64_t now_ms)
+{
+	uint32_t i = lookup(s, ticket, len);
+
+	if (i == NONE)
+		return -ENOENT;
+	if (expired_deleted(s, i, now_ms))
+		return -ETIMEDOUT;
+	if (!s->slot[i].e.refreshable)
+		return -EPERM;
+	s->slot[i].expires_ms = now_ms + (uint64_t)s->lifetime_s * 1000;
+	list_remove(s, i);
+	list_append(s, i);
+	s->st.refreshed++;
+	return 0;
 }
 
 void hg_sta_expire(struct hg_sta *s, uint64_t now_ms)

@@ -3,16 +3,20 @@
  *
  * A ticket is 32 upper-case hexadecimal characters encoding 128 bits from
  * getrandom(2); it names one stored struct hg_sta_entry (where the user
- * may connect) for `lifetime_s` seconds and can be redeemed once. Time is
- * the caller's: every call that needs it takes now_ms from a monotonic
- * clock.
+ * may connect) for `lifetime_s` seconds and can be redeemed once. A
+ * refreshable ticket (entry.refreshable; session reliability) instead
+ * stays valid while it is used: hg_sta_redeem_keep validates it without
+ * deleting it and hg_sta_refresh restarts its lifetime. Time is the
+ * caller's: every call that needs it takes now_ms from a monotonic clock.
  *
  * Invariants:
  * - memory is allocated once, in hg_sta_new, and bounded by max_tickets;
  * - a live ticket is in exactly one hash chain and on the expiry list,
- *   which is in issue order, hence in expiry order (all tickets of a
- *   store live equally long; should now_ms ever go back, redeem still
- *   refuses a ticket on time, only the sweep frees it late);
+ *   which is in order of issue or last refresh (a refresh moves the
+ *   ticket to the tail), hence in expiry order (all tickets of a store
+ *   live equally long from their issue or refresh; should now_ms ever go
+ *   back, redeem still refuses a ticket on time, only the sweep frees it
+ *   late);
  * - a ticket's bytes and its entry are wiped (explicit_bzero) the moment
  *   it is deleted (redeemed, expired, store freed);
  * - lookups hash the ticket with SipHash under a random per-store key, so
@@ -34,22 +38,33 @@
 #define HG_STA_MAX_TICKETS   (1u << 24) /* largest max_tickets accepted */
 
 /* What a ticket stands for. Strings are NUL-terminated (the store
- * terminates them at their last byte when it copies an entry in). */
+ * terminates them at their last byte when it copies an entry in) and may
+ * be empty. */
 struct hg_sta_entry {
-	uint32_t addr; /* IPv4, host order */
-	uint16_t port; /* host order */
+	uint32_t addr;	   /* IPv4, host order */
+	uint16_t port;	   /* host order */
+	uint16_t cgp_port; /* the server's CGP port (session reliability), on
+			      addr; 0 if none */
+	bool refreshable;  /* hg_sta_redeem_keep keeps it, hg_sta_refresh
+			      renews it */
 	char user[64];
-	char resource[64];
+	char resource[64]; /* the application (XData ApplicationName) */
+	char domain[64];   /* XData UserDomain */
+	char protocol[16]; /* XData Protocol */
 };
 
 struct hg_sta_stats {
 	uint64_t issued;   /* tickets handed out */
 	uint64_t redeemed; /* redeemed in time (hg_sta_redeem returned 0) */
-	uint64_t unknown;  /* redeems of unknown, malformed or used tickets */
+	uint64_t unknown;  /* redeems and refreshes of unknown, malformed or
+			      used tickets */
 	uint64_t expired; /* tickets deleted expired (by a redeem or a sweep) */
 	uint64_t active;  /* tickets stored now (some may be past their time
 			     until the next sweep) */
 	uint64_t full;	  /* issues refused with -ENOSPC */
+	uint64_t kept;	  /* refreshable tickets validated and kept by
+			     hg_sta_redeem_keep (not in redeemed) */
+	uint64_t refreshed; /* lifetimes restarted by hg_sta_refresh */
 };
 
 struct hg_sta;
@@ -80,6 +95,20 @@ int hg_sta_issue(struct hg_sta *s, const struct hg_sta_entry *e,
  * deleted too). *e is written only on 0. */
 int hg_sta_redeem(struct hg_sta *s, const char *ticket, size_t len,
 		  uint64_t now_ms, struct hg_sta_entry *e);
+
+/* As hg_sta_redeem, except that a refreshable ticket found valid is kept
+ * (0, *e filled, the ticket stays usable until its lifetime runs out or
+ * it is refreshed). A non-refreshable ticket is deleted exactly as by
+ * hg_sta_redeem. An expired ticket is deleted either way (-ETIMEDOUT). */
+int hg_sta_redeem_keep(struct hg_sta *s, const char *ticket, size_t len,
+		       uint64_t now_ms, struct hg_sta_entry *e);
+
+/* Restarts a refreshable ticket's lifetime: valid until now_ms + lifetime
+ * from now on. 0; -ENOENT unknown or malformed; -ETIMEDOUT expired (it is
+ * deleted); -EPERM when the ticket is not refreshable (it is left as it
+ * was: still valid, still single use). */
+int hg_sta_refresh(struct hg_sta *s, const char *ticket, size_t len,
+		   uint64_t now_ms);
 
 /* Deletes the tickets expired at now_ms. Call it about once a second; it
  * costs O(expired): it stops at the first ticket still valid. */

@@ -1,6 +1,8 @@
 /* The STA ticket store: creation checks, issue and redeem, single use,
  * expiry at redeem and by the sweep, refused ticket forms, a full store,
- * volume (100k tickets), uniqueness, ticket format and the counters. */
+ * volume (100k tickets), uniqueness, ticket format and the counters;
+ * refreshable tickets (kept by hg_sta_redeem_keep, renewed by
+ * hg_sta_refresh) and the sweep after refreshes reorder the expiry list. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +23,10 @@ static struct hg_sta_entry entry(uint32_t n)
 	e.port = (uint16_t)(1494 + n % 7);
 	snprintf(e.user, sizeof(e.user), "user%u", n);
 	snprintf(e.resource, sizeof(e.resource), "app%u", n);
+	snprintf(e.domain, sizeof(e.domain), "dom%u", n);
+	snprintf(e.protocol, sizeof(e.protocol), n % 2 ? "HDX" : "ICA%u",
+		 n % 10);
+	e.cgp_port = (uint16_t)(n % 3 ? 2598 : 0);
 	return e;
 }
 
@@ -32,6 +38,9 @@ static void check_entry(const struct hg_sta_entry *got, uint32_t n)
 	cr_assert_eq(got->port, want.port);
 	cr_assert_str_eq(got->user, want.user);
 	cr_assert_str_eq(got->resource, want.resource);
+	cr_assert_str_eq(got->domain, want.domain);
+	cr_assert_str_eq(got->protocol, want.protocol);
+	cr_assert_eq(got->cgp_port, want.cgp_port);
 }
 
 static struct hg_sta *new_store(unsigned max, unsigned lifetime_s)
@@ -457,6 +466,8 @@ Test(sta, entry_strings_terminated)
 	cr_assert_eq(hg_sta_redeem(s, t, 32, T0, &got), 0);
 	cr_assert_eq(strlen(got.user), sizeof(got.user) - 1);
 	cr_assert_eq(strlen(got.resource), sizeof(got.resource) - 1);
+	cr_assert_eq(strlen(got.domain), sizeof(got.domain) - 1);
+	cr_assert_eq(strlen(got.protocol), sizeof(got.protocol) - 1);
 	hg_sta_free(s);
 }
 
@@ -489,6 +500,267 @@ Test(sta, stats)
 	hg_sta_expire(s, T0 + 1500);
 	hg_sta_get_stats(s, &st);
 	cr_assert_eq(st.expired, 2);
+	cr_assert_eq(st.active, 0);
+	hg_sta_free(s);
+}
+
+static void issue_refreshable(struct hg_sta *s, uint32_t n, uint64_t now,
+			      char t[HG_STA_TICKET_LEN + 1])
+{
+	struct hg_sta_entry e = entry(n);
+
+	e.refreshable = true;
+	cr_assert_eq(hg_sta_issue(s, &e, now, t), 0);
+}
+
+/* A refreshable ticket survives hg_sta_redeem_keep as often as asked,
+ * until its lifetime runs out; then it is deleted. */
+Test(sta, redeem_keep_refreshable)
+{
+	struct hg_sta *s = new_store(8, 10);
+	char t[HG_STA_TICKET_LEN + 1];
+	struct hg_sta_entry got;
+	struct hg_sta_stats st;
+	int i;
+
+	issue_refreshable(s, 5, T0, t);
+	for (i = 0; i < 5; i++) {
+		memset(&got, 0, sizeof(got));
+		cr_assert_eq(hg_sta_redeem_keep(s, t, 32, T0 + 2000 * i, &got),
+			     0, "use %d", i);
+		cr_assert(got.refreshable);
+		cr_assert_eq(got.addr, entry(5).addr);
+		cr_assert_str_eq(got.user, "user5");
+		cr_assert_str_eq(got.domain, "dom5");
+		cr_assert_str_eq(got.protocol, "HDX");
+		cr_assert_eq(got.cgp_port, 2598);
+	}
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.kept, 5);
+	cr_assert_eq(st.redeemed, 0);
+	cr_assert_eq(st.active, 1);
+	memset(&got, 0x5a, sizeof(got));
+	cr_assert_eq(hg_sta_redeem_keep(s, t, 32, T0 + 10000, &got),
+		     -ETIMEDOUT);
+	cr_assert_eq(got.addr, 0x5a5a5a5au, "entry written on failure");
+	cr_assert_eq(hg_sta_redeem_keep(s, t, 32, T0 + 10000, &got), -ENOENT);
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.active, 0);
+	cr_assert_eq(st.expired, 1);
+	cr_assert_eq(st.unknown, 1);
+	hg_sta_free(s);
+}
+
+/* hg_sta_redeem_keep deletes a ticket that is not refreshable, and
+ * hg_sta_redeem deletes one that is. */
+Test(sta, single_use_without_refreshable)
+{
+	struct hg_sta *s = new_store(8, 10);
+	char a[HG_STA_TICKET_LEN + 1], b[HG_STA_TICKET_LEN + 1];
+	struct hg_sta_entry got;
+	struct hg_sta_stats st;
+
+	issue(s, 1, T0, a);
+	issue_refreshable(s, 2, T0, b);
+	cr_assert_eq(hg_sta_redeem_keep(s, a, 32, T0, &got), 0);
+	check_entry(&got, 1);
+	cr_assert_eq(hg_sta_redeem_keep(s, a, 32, T0, &got), -ENOENT);
+	cr_assert_eq(hg_sta_redeem(s, a, 32, T0, &got), -ENOENT);
+	cr_assert_eq(hg_sta_redeem(s, b, 32, T0, &got), 0);
+	cr_assert(got.refreshable);
+	cr_assert_eq(hg_sta_redeem_keep(s, b, 32, T0, &got), -ENOENT);
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.redeemed, 2);
+	cr_assert_eq(st.kept, 0);
+	cr_assert_eq(st.unknown, 3);
+	cr_assert_eq(st.active, 0);
+	/* malformed forms are unknown to the keeping redeem too */
+	cr_assert_eq(hg_sta_redeem_keep(s, NULL, 0, T0, &got), -ENOENT);
+	cr_assert_eq(hg_sta_redeem_keep(s, "nope", 4, T0, &got), -ENOENT);
+	hg_sta_free(s);
+}
+
+Test(sta, refresh)
+{
+	struct hg_sta *s = new_store(8, 10);
+	char r[HG_STA_TICKET_LEN + 1], n[HG_STA_TICKET_LEN + 1];
+	char v[HG_STA_TICKET_LEN + 1];
+	struct hg_sta_entry got;
+	struct hg_sta_stats st;
+
+	issue_refreshable(s, 1, T0, r);
+	issue(s, 2, T0, n);
+
+	/* each refresh gives another 10 s from its own time */
+	cr_assert_eq(hg_sta_refresh(s, r, 32, T0 + 9999), 0);
+	cr_assert_eq(hg_sta_refresh(s, r, 32, T0 + 19998), 0);
+	cr_assert_eq(hg_sta_redeem_keep(s, r, 32, T0 + 29997, &got), 0);
+	cr_assert_str_eq(got.user, "user1");
+
+	/* not refreshable: -EPERM and untouched, then gone at its time */
+	cr_assert_eq(hg_sta_refresh(s, n, 32, T0 + 5000), -EPERM);
+	cr_assert_eq(hg_sta_redeem(s, n, 32, T0 + 9999, &got), 0);
+	check_entry(&got, 2);
+
+	/* unknown and malformed */
+	cr_assert_eq(hg_sta_refresh(s, n, 32, T0 + 10000), -ENOENT);
+	cr_assert_eq(hg_sta_refresh(s, NULL, 0, T0), -ENOENT);
+	cr_assert_eq(hg_sta_refresh(s, r, 31, T0), -ENOENT);
+	memcpy(v, r, sizeof(v));
+	v[0] = v[0] == '0' ? '1' : '0';
+	cr_assert_eq(hg_sta_refresh(s, v, 32, T0), -ENOENT);
+
+	/* too late: deleted */
+	cr_assert_eq(hg_sta_refresh(s, r, 32, T0 + 29998), -ETIMEDOUT);
+	cr_assert_eq(hg_sta_refresh(s, r, 32, T0 + 29998), -ENOENT);
+	cr_assert_eq(hg_sta_redeem_keep(s, r, 32, T0 + 20000, &got), -ENOENT);
+
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.refreshed, 2);
+	cr_assert_eq(st.kept, 1);
+	cr_assert_eq(st.redeemed, 1);
+	cr_assert_eq(st.expired, 1);
+	cr_assert_eq(st.unknown, 6);
+	cr_assert_eq(st.active, 0);
+	hg_sta_free(s);
+}
+
+/* A refreshed ticket no longer blocks the sweep from the list's head:
+ * the tickets issued after it but expiring before it go on time. */
+Test(sta, sweep_after_refresh)
+{
+	struct hg_sta *s = new_store(8, 10);
+	char a[HG_STA_TICKET_LEN + 1], b[HG_STA_TICKET_LEN + 1];
+	char c[HG_STA_TICKET_LEN + 1];
+	struct hg_sta_entry got;
+	struct hg_sta_stats st;
+
+	issue_refreshable(s, 0, T0, a);	       /* refreshed: until T0 + 15000 */
+	issue(s, 1, T0 + 1000, b);	       /* until T0 + 11000 */
+	issue_refreshable(s, 2, T0 + 2000, c); /* until T0 + 12000 */
+	cr_assert_eq(hg_sta_refresh(s, a, 32, T0 + 5000), 0);
+
+	hg_sta_expire(s, T0 + 11000);
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.expired, 1);
+	cr_assert_eq(st.active, 2);
+	cr_assert_eq(hg_sta_redeem(s, b, 32, T0 + 1000, &got), -ENOENT);
+
+	hg_sta_expire(s, T0 + 12000);
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.expired, 2);
+	cr_assert_eq(st.active, 1);
+
+	/* the only ticket, refreshed (head and tail at once) */
+	cr_assert_eq(hg_sta_refresh(s, a, 32, T0 + 14999), 0);
+	hg_sta_expire(s, T0 + 24998);
+	cr_assert_eq(hg_sta_redeem_keep(s, a, 32, T0 + 24998, &got), 0);
+	check_entry(&got, 0);
+	hg_sta_expire(s, T0 + 24999);
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.active, 0);
+	cr_assert_eq(st.expired, 3);
+
+	/* the store works on: the tail refreshed */
+	issue(s, 3, T0 + 30000, b);
+	issue_refreshable(s, 4, T0 + 30001, c);
+	cr_assert_eq(hg_sta_refresh(s, c, 32, T0 + 30002), 0);
+	hg_sta_expire(s, T0 + 40000);
+	hg_sta_get_stats(s, &st);
+	cr_assert_eq(st.active, 1);
+	cr_assert_eq(hg_sta_redeem(s, c, 32, T0 + 40001, &got), 0);
+	check_entry(&got, 4);
+	hg_sta_free(s);
+}
+
+/* Random issues, refreshes, keeping redeems and sweeps against a model:
+ * after every sweep exactly the tickets the model holds valid are live,
+ * and each answers as the model says. */
+Test(sta, refresh_model, .timeout = 60)
+{
+	enum { N = 64, STEPS = 20000, LIFE_MS = 3000 };
+	struct hg_sta *s = new_store(N, LIFE_MS / 1000);
+	char t[N][HG_STA_TICKET_LEN + 1];
+	uint64_t expires[N] = {0}; /* 0: not live */
+	bool refreshable[N] = {false};
+	struct hg_sta_entry got;
+	struct hg_sta_stats st;
+	uint64_t now = T0;
+	unsigned step, k, live;
+	int rc;
+
+	srand(7);
+	for (step = 0; step < STEPS; step++) {
+		now += (uint64_t)(rand() % 50);
+		k = (unsigned)rand() % N;
+		switch (rand() % 4) {
+		case 0: /* issue into an empty model slot */
+			if (expires[k] != 0 && now < expires[k])
+				break;
+			if (expires[k] != 0) /* expired: let redeem drop it */
+				cr_assert_eq(
+				    hg_sta_redeem(s, t[k], 32, now, &got),
+				    -ETIMEDOUT);
+			refreshable[k] = rand() % 2;
+			if (refreshable[k])
+				issue_refreshable(s, k, now, t[k]);
+			else
+				issue(s, k, now, t[k]);
+			expires[k] = now + LIFE_MS;
+			break;
+		case 1: /* refresh */
+			if (expires[k] == 0)
+				break;
+			rc = hg_sta_refresh(s, t[k], 32, now);
+			if (now >= expires[k]) {
+				cr_assert_eq(rc, -ETIMEDOUT, "step %u", step);
+				expires[k] = 0;
+			} else if (!refreshable[k]) {
+				cr_assert_eq(rc, -EPERM, "step %u", step);
+			} else {
+				cr_assert_eq(rc, 0, "step %u", step);
+				expires[k] = now + LIFE_MS;
+			}
+			break;
+		case 2: /* keeping redeem, rarely */
+			if (expires[k] == 0 || rand() % 8 != 0)
+				break;
+			rc = hg_sta_redeem_keep(s, t[k], 32, now, &got);
+			if (now >= expires[k]) {
+				cr_assert_eq(rc, -ETIMEDOUT, "step %u", step);
+				expires[k] = 0;
+				break;
+			}
+			cr_assert_eq(rc, 0, "step %u", step);
+			cr_assert_eq(got.addr, entry(k).addr);
+			if (!refreshable[k])
+				expires[k] = 0;
+			break;
+		default: /* sweep */
+			hg_sta_expire(s, now);
+			live = 0;
+			for (k = 0; k < N; k++) {
+				if (expires[k] != 0 && now >= expires[k])
+					expires[k] = 0; /* swept */
+				live += expires[k] != 0;
+			}
+			hg_sta_get_stats(s, &st);
+			cr_assert_eq(st.active, live, "step %u", step);
+			break;
+		}
+	}
+	hg_sta_expire(s, now);
+	for (k = 0; k < N; k++) {
+		if (expires[k] == 0 || now >= expires[k]) {
+			cr_assert_eq(hg_sta_redeem(s, t[k], 32, now, &got),
+				     -ENOENT, "ticket %u", k);
+		} else {
+			cr_assert_eq(hg_sta_redeem(s, t[k], 32, now, &got), 0,
+				     "ticket %u", k);
+			check_entry(&got, k);
+		}
+	}
+	hg_sta_get_stats(s, &st);
 	cr_assert_eq(st.active, 0);
 	hg_sta_free(s);
 }
