@@ -270,6 +270,7 @@ static void backend_established(struct hg_tcp_conn *b)
 {
 	struct hg_relay_flow *f = b->app;
 
+	f->backend_connected = true;
 	if (f->backend_idx >= 0)
 		hg_pool_connect_ok(&f->vs->pool, f->backend_idx);
 	if (hg_relay_tls_backend_up(f))

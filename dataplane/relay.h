@@ -49,6 +49,7 @@ struct hg_relay_flow {
 	/* A server the control plane chose (not from the pool): 0 if none. */
 	uint32_t to_addr;
 	uint16_t to_port;
+	bool backend_connected; /* its TCP handshake completed */
 };
 
 struct hg_relay;

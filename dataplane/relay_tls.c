@@ -790,6 +790,19 @@ void hg_relay_tls_flow_end(struct hg_relay_flow *f)
 	if (t->on_hs_list) {
 		hs_list_remove(t);
 		send_abort(f);
+	} else if (f->to_addr != 0) {
+		/* A flow the control plane relayed: its session ends. */
+		struct hg_relay *r = relay_of(f);
+		struct hg_flow_ended e = {
+			.flow = f->entry->id, .bytes_c2s = f->bytes_c2b,
+			.bytes_s2c = f->bytes_b2c, .worker = r->worker,
+			.addr = f->to_addr, .port = f->to_port,
+			.connected = f->backend_connected,
+		};
+
+		if (r->to_cp(r->cp_ctx, HG_MSG_FLOW_ENDED, &e, sizeof(e), NULL,
+			     0) < 0)
+			WCOUNT(r, chan_full);
 	}
 	for (int i = 0; i < 2; i++) {
 		struct tls_side *sd = &t->side[i];

@@ -274,7 +274,7 @@ static const struct field top_fields[] = {
 	F_CUSTOM(arp),      F_CUSTOM(channel),   F_CUSTOM(control),
 	F_CUSTOM(tcp),      F_CUSTOM(listeners), F_CUSTOM(relay),
 	F_CUSTOM(sta),
-	F_CUSTOM(virtual_servers),
+	F_CUSTOM(virtual_servers), F_CUSTOM(access),
 };
 
 static const struct section dataplane_section = SECTION(dataplane_fields);
@@ -1387,6 +1387,12 @@ static int load_root(json_t *root, struct hg_config *c, struct errbuf *e)
 	    load_tcp(root, c, e) < 0 || load_listeners(root, c, e) < 0 ||
 	    load_virtual_servers(root, c, e) < 0)
 		return -1;
+	/* Users, resources and directories: the control plane's alone
+	 * (controlplane/access.c checks them); the data plane never keeps
+	 * them, and the running config shown by "config" leaves them out. */
+	if (json_object_get(root, "access") != NULL &&
+	    !json_is_object(json_object_get(root, "access")))
+		return fail(e, "access", "must be an object");
 	return 0;
 }
 

@@ -67,6 +67,8 @@
  *     authority_id      "STA" + 1..16 of [A-Z0-9], default "STA0HOPGATE"
  *     lifetime_s        a ticket's life, 1..3600, default 100
  *     max_tickets       tickets alive at once, 16..1048576, default 65536
+ *   access              an object: users, resources, portal; read by the
+ *                       control plane only (controlplane/access.h)
  *   virtual_servers[]   0..HG_MAX_VS plain TCP relays
  *     name              unique among listeners and virtual servers
  *     address, port     as for listeners; (address, port) unique overall

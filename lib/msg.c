@@ -18,6 +18,7 @@ static const uint32_t msg_payload_len[HG_MSG_TYPE_COUNT] = {
 	[HG_MSG_TLS_HS_FAIL] = sizeof(struct hg_tls_hs_end),
 	[HG_MSG_TLS_HS_ABORT] = sizeof(struct hg_tls_hs_end),
 	[HG_MSG_FLOW_GONE] = sizeof(struct hg_tls_hs_end),
+	[HG_MSG_FLOW_ENDED] = sizeof(struct hg_flow_ended),
 };
 
 /* Checks a message whose payload is a header and `len` bytes. */

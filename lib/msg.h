@@ -20,7 +20,7 @@
 #include "ring.h"
 #include "tls_keys.h"
 
-#define HG_MSG_VERSION 2
+#define HG_MSG_VERSION 3
 #define HG_SLOT_SIZE 4096
 
 enum hg_msg_type {
@@ -47,6 +47,7 @@ enum hg_msg_type {
 	HG_MSG_FLOW_OUT = 16,     /* cp -> dp, hg_tls_hs_out + bytes */
 	HG_MSG_FLOW_VERDICT = 17, /* cp -> dp, hg_flow_verdict + bytes */
 	HG_MSG_FLOW_GONE = 18,    /* dp -> cp, struct hg_tls_hs_end */
+	HG_MSG_FLOW_ENDED = 19,   /* dp -> cp, struct hg_flow_ended */
 	HG_MSG_TYPE_COUNT
 };
 
@@ -243,6 +244,20 @@ struct hg_tls_hs_end {
 enum hg_flow_action {
 	HG_FLOW_RELAY = 1, /* to addr:port */
 	HG_FLOW_CLOSE = 2,
+};
+
+/* A flow the control plane relayed (verdict HG_FLOW_RELAY) has ended:
+ * its bytes for the session's record and the audit line, and whether
+ * the server ever answered (the control plane's server health). */
+struct hg_flow_ended {
+	uint64_t flow;
+	uint64_t bytes_c2s; /* client to server, plaintext */
+	uint64_t bytes_s2c;
+	uint32_t worker;
+	uint32_t addr; /* the server, host order */
+	uint16_t port;
+	uint8_t connected; /* the server's TCP connection was established */
+	uint8_t pad[5];
 };
 
 struct hg_flow_verdict {
