@@ -27,6 +27,11 @@ static const struct {
 	[HG_CMD_KILL] = {"kill", "resets both sides of the flow with this id"},
 	[HG_CMD_TICKET] = {"ticket", "an STA ticket for a server (address, "
 				     "port; user, resource): single use"},
+	[HG_CMD_SESSIONS] = {"sessions", "ICA sessions (user, resource, "
+					 "server, since, bytes) and portal "
+					 "logins"},
+	[HG_CMD_SESSION_KILL] = {"session_kill", "ends the ICA session of "
+						 "this flow id (audited)"},
 };
 
 static const char *const service_names[] = {"", "echo", "discard", "source",
@@ -226,6 +231,7 @@ static bool is_arg_of(enum hg_api_cmd cmd, const char *key)
 	case HG_CMD_FLOWS:
 		return name_index(flows_args, key) >= 0;
 	case HG_CMD_KILL:
+	case HG_CMD_SESSION_KILL:
 		return name_index(kill_args, key) >= 0;
 	case HG_CMD_TICKET:
 		return name_index(ticket_args, key) >= 0;
@@ -284,7 +290,7 @@ int hg_api_parse(const char *line, size_t len, const struct hg_config *cfg,
 			rc = parse_connect(root, &req->connect, err, errlen);
 		else if (i == HG_CMD_FLOWS)
 			rc = parse_flows(root, cfg, &req->flows, err, errlen);
-		else if (i == HG_CMD_KILL)
+		else if (i == HG_CMD_KILL || i == HG_CMD_SESSION_KILL)
 			rc = parse_kill(root, &req->flow_id, err, errlen);
 		else if (i == HG_CMD_TICKET)
 			rc = parse_ticket(root, &req->ticket, err, errlen);

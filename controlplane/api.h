@@ -12,6 +12,9 @@
  *            "user": "..."?, "resource": "..."?}: an STA ticket for that
  *           server (single use, the STA's lifetime), and the ICA file's
  *           Address value that carries it
+ *           {"cmd": "sessions"}: ICA sessions (flow, user, resource,
+ *           client, server, framing, since, bytes) and portal logins
+ *           {"cmd": "session_kill", "flow": ID}: ends an ICA session
  * Response: the command's object, or {"error": "why"}; "id" is echoed when
  *           the request had one. Unknown fields are errors, so a typo never
  *           passes silently.
@@ -36,6 +39,8 @@ enum hg_api_cmd {
 	HG_CMD_FLOWS,
 	HG_CMD_KILL,
 	HG_CMD_TICKET,
+	HG_CMD_SESSIONS,
+	HG_CMD_SESSION_KILL,
 	HG_CMD_COUNT
 };
 
@@ -52,7 +57,7 @@ struct hg_api_req {
 	json_t *id; /* NULL or a reference the caller must json_decref */
 	struct hg_tcp_connect_req connect; /* HG_CMD_CONNECT */
 	struct hg_flows_req flows;         /* HG_CMD_FLOWS */
-	uint64_t flow_id;                  /* HG_CMD_KILL */
+	uint64_t flow_id;                  /* HG_CMD_KILL, SESSION_KILL */
 	struct hg_api_ticket ticket;       /* HG_CMD_TICKET */
 };
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "channel.h"
 #include "config.h"
 #include "msg.h"
@@ -31,6 +32,7 @@ enum hg_pending_kind {
 	HG_PENDING_CONNECT, /* one TCP_CONNECT_REPLY */
 	HG_PENDING_FLOWS,   /* one FLOWS_REPLY per worker */
 	HG_PENDING_KILL,    /* one FLOW_KILL_REPLY */
+	HG_PENDING_SESSIONS, /* one FLOWS_REPLY per worker */
 };
 
 struct hg_pending_req {
@@ -48,6 +50,7 @@ struct hg_pending_req {
 
 struct hg_cp {
 	struct hg_config cfg;
+	struct hg_access_config access; /* users, resources: ours alone */
 	char config_path[4096];
 	uint64_t start_ns;
 	uint64_t start_realtime_ns;

@@ -35,6 +35,8 @@ static void usage(FILE *f)
 		"      source) on it; source sends BYTES (0: until closed)\n"
 		"  flows [VS]          relayed flows (of one virtual server)\n"
 		"  kill FLOW_ID        reset both sides of a flow\n"
+		"  sessions            ICA sessions and portal logins\n"
+		"  session kill FLOW_ID  end an ICA session (audited)\n"
 		"  ticket ADDRESS PORT [USER [RESOURCE]]  an STA ticket for "
 		"that\n"
 		"      server (single use) and the ICA Address value carrying "
@@ -282,6 +284,12 @@ int main(int argc, char **argv)
 	}
 	if (path == NULL || path[0] == '\0')
 		path = DEFAULT_SOCKET;
+	/* "session kill ID" is the API's "session_kill". */
+	if (strcmp(argv[optind], "session") == 0 && argc - optind == 3 &&
+	    strcmp(argv[optind + 1], "kill") == 0) {
+		argv[optind + 1] = "session_kill";
+		optind++;
+	}
 	json_t *req = json_pack("{s:s}", "cmd", argv[optind]);
 	if (strcmp(argv[optind], "connect") == 0) {
 		int n = argc - optind - 1;
@@ -302,7 +310,9 @@ int main(int argc, char **argv)
 					    json_integer(atoll(argv[optind + 4])));
 	} else if (strcmp(argv[optind], "flows") == 0 && argc - optind == 2) {
 		json_object_set_new(req, "vs", json_string(argv[optind + 1]));
-	} else if (strcmp(argv[optind], "kill") == 0 && argc - optind == 2) {
+	} else if ((strcmp(argv[optind], "kill") == 0 ||
+		    strcmp(argv[optind], "session_kill") == 0) &&
+		   argc - optind == 2) {
 		json_object_set_new(req, "flow", json_string(argv[optind + 1]));
 	} else if (strcmp(argv[optind], "ticket") == 0 &&
 		   argc - optind >= 3 && argc - optind <= 5) {

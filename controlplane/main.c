@@ -307,6 +307,7 @@ static bool answers(const struct hg_pending_req *pr, uint16_t type)
 	case HG_PENDING_CONNECT:
 		return type == HG_MSG_TCP_CONNECT_REPLY;
 	case HG_PENDING_FLOWS:
+	case HG_PENDING_SESSIONS:
 		return type == HG_MSG_FLOWS_REPLY;
 	case HG_PENDING_KILL:
 		return type == HG_MSG_FLOW_KILL_REPLY;
@@ -332,6 +333,8 @@ static json_t *answer_of(struct hg_cp *cp, struct hg_pending_req *pr)
 			(const void *)((struct hg_msg *)pr->msgs[0])->payload);
 	case HG_PENDING_FLOWS:
 		return hg_api_flows(cp, pr->msgs, pr->received);
+	case HG_PENDING_SESSIONS:
+		return hg_cp_flow_sessions(cp, pr->msgs, pr->received);
 	case HG_PENDING_KILL:
 		return hg_api_kill_reply(
 			(const void *)((struct hg_msg *)pr->msgs[0])->payload);
@@ -356,7 +359,8 @@ static void inbox_process(struct hg_cp *cp)
 			continue;
 		}
 		if (m->type == HG_MSG_FLOW_DATA ||
-		    m->type == HG_MSG_FLOW_GONE) {
+		    m->type == HG_MSG_FLOW_GONE ||
+		    m->type == HG_MSG_FLOW_ENDED) {
 			hg_cp_flow_msg(cp, m);
 			continue;
 		}
@@ -454,6 +458,23 @@ static void handle_line(struct hg_cp *cp, struct client *c, const char *line,
 					      req.ticket.resource),
 			     req.id);
 		break;
+	case HG_CMD_SESSIONS: {
+		/* The data plane's flows give the bytes so far. */
+		struct hg_flows_req q = {.vs = -1,
+					 .limit = HG_FLOWS_PER_REPLY};
+
+		broadcast_start(cp, c, req.id, HG_PENDING_SESSIONS,
+				HG_MSG_FLOWS_REQ, &q, sizeof(q), 1);
+		break;
+	}
+	case HG_CMD_SESSION_KILL:
+		if (!hg_cp_flow_session_kill(cp, req.flow_id)) {
+			client_reply(cp, c, hg_api_error("no such session"),
+				     req.id);
+			break;
+		}
+		/* the data plane resets the flow */
+		__attribute__((fallthrough));
 	case HG_CMD_KILL: {
 		struct hg_flow_kill k = {.id = req.flow_id};
 
@@ -620,7 +641,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	pthread_t chan_thread;
 	char err[512];
-	int opt, lfd, tfd, lock_fd;
+	int opt, lfd, tfd, lock_fd, auth_fd;
 
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -640,7 +661,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (hg_config_load_file(config_path, &cp->cfg, err, sizeof(err)) <
-	    0) {
+		    0 ||
+	    hg_access_load_file(config_path, &cp->access, err, sizeof(err)) <
+		    0) {
 		fprintf(stderr, "hopgate-cp: %s: %s\n", config_path, err);
 		return 1;
 	}
@@ -683,6 +706,11 @@ int main(int argc, char **argv)
 	epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
 	ev.data.fd = cp->inbox_fd;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, cp->inbox_fd, &ev);
+	auth_fd = hg_cp_flow_fd(cp);
+	if (auth_fd >= 0) {
+		ev.data.fd = auth_fd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, auth_fd, &ev);
+	}
 	printf("hopgate-cp %s: instance %s, control socket %s\n", HG_VERSION,
 	       cp->cfg.instance, cp->cfg.control.socket);
 	fflush(stdout);
@@ -704,6 +732,8 @@ int main(int argc, char **argv)
 				tls_tick(cp);
 			} else if (fd == cp->inbox_fd) {
 				inbox_process(cp);
+			} else if (fd == auth_fd) {
+				hg_cp_flow_auth_ready(cp);
 			} else if (clients[fd] != NULL) {
 				struct client *c = clients[fd];
 
@@ -731,6 +761,7 @@ int main(int argc, char **argv)
 	}
 	hg_cp_tls_free(cp->tls);
 	hg_cp_flow_free(cp->tls_flows);
+	hg_access_free(&cp->access);
 	unlink(cp->cfg.control.socket);
 	close(lfd);
 	close(lock_fd);

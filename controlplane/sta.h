@@ -47,7 +47,7 @@ struct hg_sta_entry {
 			      addr; 0 if none */
 	bool refreshable;  /* hg_sta_redeem_keep keeps it, hg_sta_refresh
 			      renews it */
-	char user[64];
+	char user[65];     /* a user name: up to 64 bytes (access.h) */
 	char resource[64]; /* the application (XData ApplicationName) */
 	char domain[64];   /* XData UserDomain */
 	char protocol[16]; /* XData Protocol */

@@ -74,10 +74,10 @@ t3=$(address carol paint)
 sleep 4
 r=$(client "$t3" 1000)
 check "an expired ticket (lifetime 3 s, used after 4): refused ($r)" [ "$(field result "$r")" = refused ]
-printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec "$NS_C" timeout 10 openssl s_client \
+printf 'hello, no SOCKS here\r\n' | ip netns exec "$NS_C" timeout 10 openssl s_client \
 	-connect "$GW_C:1443" -servername gateway.lab -CAfile "$CA" -quiet >/dev/null 2>&1
 rc=$?
-check "HTTP instead of SOCKS: the gateway closes the flow (s_client exit $rc, not a timeout)" [ "$rc" != 124 ]
+check "garbage instead of SOCKS: the gateway closes the flow (s_client exit $rc, not a timeout)" [ "$rc" != 124 ]
 sleep 0.5
 # An expired ticket is "expired" if it is presented before the STA's
 # once-a-second sweep removes it, "unknown" after.
