@@ -16,6 +16,7 @@
 #include "portal.h"
 #include "socks.h"
 #include "sta.h"
+#include "sta_remote.h"
 #include "sta_xml.h"
 
 #define N_BUCKETS 1024 /* power of two, flows deciding and ICA sessions */
@@ -40,9 +41,10 @@ static const char *const refusals[] = {
 	"channel",   /* our answer could not be queued */
 	"no_server", /* the ticket names no port for this framing */
 	"busy",      /* too many flows being read at once */
+	"remote_unreachable", /* no STA of the ticket's authority answered */
 };
 enum { R_GARBAGE, R_MALFORMED, R_FOREIGN, R_UNKNOWN, R_EXPIRED, R_CHANNEL,
-       R_NO_SERVER, R_BUSY, R_COUNT };
+       R_NO_SERVER, R_BUSY, R_REMOTE, R_COUNT };
 
 enum kind { K_NEW, K_SOCKS, K_CGP, K_HTTP };
 
@@ -54,7 +56,7 @@ struct flow_entry {
 	uint16_t vs;
 	uint8_t kind;
 	bool greeted;
-	bool waiting; /* a login of this flow is being checked */
+	bool waiting; /* a login or a remote ticket is being checked */
 	uint64_t offset; /* client bytes received */
 	uint64_t started_s;
 	uint32_t len, used;
@@ -84,11 +86,17 @@ struct ica_session {
 	struct server_state *server; /* NULL when not a configured one */
 	char user[HG_ACCESS_NAME_MAX];
 	char resource[64];
+	/* Session reliability: a CGP session's refreshable ticket stays
+	 * alive while the session lives (refreshed every half lifetime),
+	 * and for one lifetime after, for the client's reconnect. */
+	char ticket[HG_STA_TICKET_LEN + 1];
+	uint64_t refreshed_ms;
 };
 
 struct hg_cp_flow {
 	struct hg_sta *sta;
 	struct hg_auth *auth;     /* NULL without users and directory */
+	struct hg_sta_remote *remote; /* other authorities' STAs */
 	struct hg_portal *portal;
 	const struct hg_access_config *access;
 	struct flow_entry *buckets[N_BUCKETS];
@@ -245,7 +253,8 @@ pick_server(struct hg_cp_flow *t, const struct hg_access_resource *r)
 }
 
 static void session_start(struct hg_cp *cp, const struct flow_entry *e,
-			  const struct hg_sta_entry *se, bool cgp)
+			  const struct hg_sta_entry *se, bool cgp,
+			  const char *kept)
 {
 	struct hg_cp_flow *t = cp->tls_flows;
 	struct ica_session *s = calloc(1, sizeof(*s));
@@ -266,6 +275,10 @@ static void session_start(struct hg_cp *cp, const struct flow_entry *e,
 		s->server->sessions++;
 	snprintf(s->user, sizeof(s->user), "%s", se->user);
 	snprintf(s->resource, sizeof(s->resource), "%s", se->resource);
+	if (kept != NULL) {
+		memcpy(s->ticket, kept, sizeof(s->ticket));
+		s->refreshed_ms = s->started_ms;
+	}
 	pp = find_session(t, e->flow);
 	s->next = *pp;
 	*pp = s;
@@ -304,38 +317,55 @@ static void session_end(struct hg_cp *cp, const struct hg_flow_ended *fe)
 		(unsigned long long)(mono_ms() - s->started_ms),
 		fe->connected ? "" : " server_unreachable",
 		s->killed ? " killed_by_operator" : "");
+	explicit_bzero(s, sizeof(*s));
 	free(s);
 }
 
 /* --- ICA: SOCKS v5 and CGP --- */
 
-/* Validates the ticket in an ICA Address value; fills *se. Returns -1
+/* Validates the ticket in an ICA Address value; fills *se. Returns 0
+ * (valid: a CGP bind's refreshable ticket is copied to kept), 1 when the
+ * ticket went to a remote STA of its authority (the flow waits), -1
  * after refusing the flow. */
 static int redeem(struct hg_cp *cp, struct flow_entry *e, const char *dest,
-		  size_t dest_len, struct hg_sta_entry *se)
+		  size_t dest_len, struct hg_sta_entry *se,
+		  char kept[HG_STA_TICKET_LEN + 1])
 {
 	struct hg_cp_flow *t = cp->tls_flows;
 	char authority[HG_STA_AUTHORITY_MAX], ticket[HG_STA_TICKET_LEN + 1];
 	unsigned version;
 	int rc;
 
+	kept[0] = '\0';
 	if (hg_ica_address_parse(dest, dest_len, &version, authority,
 				 ticket) < 0) {
 		refuse(cp, e, R_MALFORMED, true);
 		return -1;
 	}
 	if (strcmp(authority, hg_sta_authority(t->sta)) != 0) {
+		/* Another authority's ticket: its own STA decides, when we
+		 * know one; the answer comes through hg_cp_flow_remote_fd. */
+		rc = t->remote != NULL && hg_sta_remote_has(t->remote, authority)
+			     ? hg_sta_remote_submit(t->remote, authority,
+						    ticket, e->flow)
+			     : -ENOENT;
 		explicit_bzero(ticket, sizeof(ticket));
-		refuse(cp, e, R_FOREIGN, true);
+		if (rc == 0) {
+			e->waiting = true;
+			return 1;
+		}
+		refuse(cp, e, rc == -EAGAIN ? R_BUSY : R_FOREIGN, true);
 		return -1;
 	}
-	/* A refreshable ticket (session reliability) survives its first
-	 * CGP bind so the client can reconnect while it lives. */
+	/* A refreshable ticket (session reliability) survives its CGP
+	 * bind so the client can reconnect while it lives. */
 	rc = e->kind == K_CGP ? hg_sta_redeem_keep(t->sta, ticket,
 						   strlen(ticket), mono_ms(),
 						   se)
 			      : hg_sta_redeem(t->sta, ticket, strlen(ticket),
 					      mono_ms(), se);
+	if (rc == 0 && e->kind == K_CGP && se->refreshable)
+		memcpy(kept, ticket, sizeof(ticket));
 	explicit_bzero(ticket, sizeof(ticket));
 	if (rc < 0) {
 		refuse(cp, e, rc == -ETIMEDOUT ? R_EXPIRED : R_UNKNOWN, true);
@@ -344,14 +374,33 @@ static int redeem(struct hg_cp *cp, struct flow_entry *e, const char *dest,
 	return 0;
 }
 
-static void relayed(struct hg_cp *cp, struct flow_entry *e,
-		    const struct hg_sta_entry *se, bool cgp)
+/* A valid ticket: the answer in the flow's framing, the verdict, the
+ * session and its audit line. */
+static void grant(struct hg_cp *cp, struct flow_entry *e,
+		  const struct hg_sta_entry *se, const char *kept)
 {
 	struct hg_cp_flow *t = cp->tls_flows;
+	bool cgp = e->kind == K_CGP;
 	char client[16], server[16];
+	uint8_t rep[10];
 
+	if (cgp && se->cgp_port == 0) {
+		refuse(cp, e, R_NO_SERVER, true);
+		return;
+	}
+	/* SOCKS: the reply names no address, the client never learns the
+	 * server's; its request is consumed. CGP: the bind goes on to the
+	 * server unchanged (consume 0) and its answer comes back. */
+	if ((!cgp &&
+	     !send_out(cp, e, rep,
+		       hg_socks_connect_reply(rep, HG_SOCKS_REP_SUCCEEDED))) ||
+	    !send_verdict(cp, e, HG_FLOW_RELAY, cgp ? 0 : e->used, se->addr,
+			  cgp ? se->cgp_port : se->port)) {
+		t->refused[R_CHANNEL]++;
+		return;
+	}
 	t->relayed++;
-	session_start(cp, e, se, cgp);
+	session_start(cp, e, se, cgp, kept != NULL && kept[0] ? kept : NULL);
 	hg_ipv4_format(e->client, client);
 	hg_ipv4_format(se->addr, server);
 	fprintf(stderr,
@@ -361,25 +410,19 @@ static void relayed(struct hg_cp *cp, struct flow_entry *e,
 		server, cgp ? se->cgp_port : se->port, cgp ? "cgp" : "socks");
 }
 
-static void on_connect(struct hg_cp *cp, struct flow_entry *e,
+/* Returns true when the flow is decided (false: a remote STA answers
+ * later). */
+static bool on_connect(struct hg_cp *cp, struct flow_entry *e,
 		       const struct hg_socks_msg *m)
 {
-	struct hg_cp_flow *t = cp->tls_flows;
+	char kept[HG_STA_TICKET_LEN + 1];
 	struct hg_sta_entry se;
-	uint8_t rep[10];
+	int rc = redeem(cp, e, m->dest, m->dest_len, &se, kept);
 
-	if (redeem(cp, e, m->dest, m->dest_len, &se) < 0)
-		return;
-	/* The reply names no address: the client never learns the
-	 * server's. Then the relay. */
-	if (!send_out(cp, e, rep,
-		      hg_socks_connect_reply(rep, HG_SOCKS_REP_SUCCEEDED)) ||
-	    !send_verdict(cp, e, HG_FLOW_RELAY, e->used, se.addr, se.port)) {
-		t->refused[R_CHANNEL]++;
-		return;
-	}
-	relayed(cp, e, &se, false);
+	if (rc == 0)
+		grant(cp, e, &se, NULL);
 	explicit_bzero(&se, sizeof(se));
+	return rc != 1;
 }
 
 /* SOCKS messages from what the client sent so far. Returns true when the
@@ -415,16 +458,14 @@ static bool advance_socks(struct hg_cp *cp, struct flow_entry *e)
 			send_out(cp, e, rep, hg_socks_method_reply(rep));
 			continue;
 		}
-		on_connect(cp, e, &m);
-		return true;
+		return on_connect(cp, e, &m);
 	}
 }
 
-/* CGP: the bind carries the ticket; it goes on to the server's CGP port
- * unchanged (consume 0), whose BIND_RESPONSE the relay brings back. */
+/* CGP: the bind carries the ticket. */
 static bool advance_cgp(struct hg_cp *cp, struct flow_entry *e)
 {
-	struct hg_cp_flow *t = cp->tls_flows;
+	char kept[HG_STA_TICKET_LEN + 1];
 	struct hg_cgp_bind b;
 	struct hg_sta_entry se;
 	int rc = hg_cgp_parse_bind(e->buf, e->len, &b);
@@ -435,19 +476,12 @@ static bool advance_cgp(struct hg_cp *cp, struct flow_entry *e)
 		refuse(cp, e, R_GARBAGE, false);
 		return true;
 	}
-	if (redeem(cp, e, (const char *)b.ticket, b.ticket_len, &se) < 0)
-		return true;
-	if (se.cgp_port == 0) {
-		refuse(cp, e, R_NO_SERVER, true);
-		return true;
-	}
-	if (!send_verdict(cp, e, HG_FLOW_RELAY, 0, se.addr, se.cgp_port)) {
-		t->refused[R_CHANNEL]++;
-		return true;
-	}
-	relayed(cp, e, &se, true);
+	rc = redeem(cp, e, (const char *)b.ticket, b.ticket_len, &se, kept);
+	if (rc == 0)
+		grant(cp, e, &se, kept);
+	explicit_bzero(kept, sizeof(kept));
 	explicit_bzero(&se, sizeof(se));
-	return true;
+	return rc != 1;
 }
 
 /* --- HTTP: the portal and the STA endpoint --- */
@@ -737,8 +771,10 @@ static void do_sta_xml(struct hg_cp *cp, struct flow_entry *e,
 }
 
 /* A browser's POST names the page it came from: forms posted from another
- * site (login CSRF) are refused. Callers without an Origin (scripts, the
- * STA's callers) are not browsers and pass. */
+ * site (login CSRF) are refused, and so is "null" (a page that hid its
+ * origin; ours send it, with Referrer-Policy: same-origin). Callers
+ * without an Origin (scripts, the STA's callers) are not browsers and
+ * pass. */
 static bool origin_ok(const struct hg_cp_flow *t,
 		      const struct hg_http_request *r)
 {
@@ -969,7 +1005,7 @@ static void login_done(struct hg_cp *cp, const struct hg_auth_result *res)
 						       : "denied",
 			res->detail);
 	}
-	if (e == NULL || !e->waiting)
+	if (e == NULL || !e->waiting || e->kind != K_HTTP)
 		return; /* the client left meanwhile */
 	e->waiting = false;
 	if (res->status == HG_AUTH_OK) {
@@ -1013,6 +1049,60 @@ void hg_cp_flow_auth_ready(struct hg_cp *cp)
 	}
 }
 
+/* --- remote STAs --- */
+
+int hg_cp_flow_remote_fd(const struct hg_cp *cp)
+{
+	const struct hg_cp_flow *t = cp->tls_flows;
+
+	return t != NULL && t->remote != NULL ? hg_sta_remote_fd(t->remote)
+					      : -1;
+}
+
+void hg_cp_flow_remote_ready(struct hg_cp *cp)
+{
+	struct hg_cp_flow *t = cp->tls_flows;
+	struct hg_sta_remote_result res;
+
+	if (t == NULL || t->remote == NULL)
+		return;
+	while (hg_sta_remote_next(t->remote, &res)) {
+		struct flow_entry **pp = find(t, res.cookie), *e = *pp;
+
+		fprintf(stderr, "audit: remote sta %s flow=%llu (%s)\n",
+			res.status == 0 ? "validated" : "refused",
+			(unsigned long long)res.cookie, res.detail);
+		if (e != NULL && e->waiting && e->kind != K_HTTP) {
+			e->waiting = false;
+			if (res.status == 0)
+				grant(cp, e, &res.e, NULL);
+			else
+				refuse(cp, e, res.status == -ENOENT ? R_UNKNOWN
+								    : R_REMOTE,
+				       true);
+			entry_free(t, pp);
+		}
+		explicit_bzero(&res, sizeof(res));
+	}
+}
+
+/* Session reliability: the live CGP sessions' tickets stay valid. */
+static void refresh_tickets(struct hg_cp_flow *t)
+{
+	uint64_t now = mono_ms(), half = hg_sta_lifetime(t->sta) * 500ULL;
+
+	for (unsigned b = 0; b < N_BUCKETS; b++)
+		for (struct ica_session *s = t->sessions[b]; s != NULL;
+		     s = s->next) {
+			if (s->ticket[0] == '\0' || now - s->refreshed_ms < half)
+				continue;
+			if (hg_sta_refresh(t->sta, s->ticket, strlen(s->ticket),
+					   now) < 0)
+				explicit_bzero(s->ticket, sizeof(s->ticket));
+			s->refreshed_ms = now;
+		}
+}
+
 /* --- ticks, API --- */
 
 static void portal_ended(void *ctx, const struct hg_portal_session *s,
@@ -1036,6 +1126,8 @@ void hg_cp_flow_tick(struct hg_cp *cp)
 	if (mono_ms() > EXPIRED_KEEP_MS)
 		hg_sta_expire(t->sta, mono_ms() - EXPIRED_KEEP_MS);
 	hg_portal_tick(t->portal, mono_ms(), portal_ended, NULL);
+	if (t->n_sessions > 0)
+		refresh_tickets(t);
 	if (t->auth != NULL)
 		hg_auth_tick(t->auth, mono_ms());
 	if (t->active == 0)
@@ -1153,6 +1245,18 @@ json_t *hg_cp_flow_stats(struct hg_cp *cp)
 		(json_int_t)t->launches, "launches_refused",
 		(json_int_t)t->launch_refused, "logouts",
 		(json_int_t)t->logouts));
+	if (t->remote != NULL) {
+		struct hg_sta_remote_stats rs;
+
+		hg_sta_remote_get_stats(t->remote, &rs);
+		json_object_set_new(o, "remote_sta", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I,s:I}", "requests",
+			(json_int_t)rs.requests, "valid", (json_int_t)rs.valid,
+			"not_found", (json_int_t)rs.not_found, "failovers",
+			(json_int_t)rs.failovers, "unreachable",
+			(json_int_t)rs.unreachable, "busy",
+			(json_int_t)rs.busy));
+	}
 	if (t->auth != NULL) {
 		hg_auth_get_stats(t->auth, &as);
 		json_object_set_new(o, "auth", json_pack(
@@ -1318,6 +1422,11 @@ struct hg_cp_flow *hg_cp_flow_new(struct hg_cp *cp, char *err, size_t errlen)
 		snprintf(err, errlen, "portal: out of memory");
 		goto fail;
 	}
+	if (cp->access.n_remote_stas > 0) {
+		t->remote = hg_sta_remote_new(&cp->access, err, errlen);
+		if (t->remote == NULL)
+			goto fail;
+	}
 	if (cp->access.auth.n_users > 0 || cp->access.auth.ldap.enabled) {
 		t->auth = hg_auth_new(&cp->access.auth, err, errlen);
 		if (t->auth == NULL)
@@ -1349,6 +1458,7 @@ void hg_cp_flow_free(struct hg_cp_flow *t)
 		}
 	}
 	hg_auth_free(t->auth);
+	hg_sta_remote_free(t->remote);
 	hg_portal_free(t->portal);
 	hg_sta_free(t->sta);
 	free(t->servers);

@@ -13,8 +13,9 @@
  *            reliability: the ticket sits in the BIND_REQUEST.
  *   anything else is refused.
  *
- * A valid ticket (sta.h: single use, short lived, of our authority)
- * relays the flow to the server it was issued for (the CGP port for CGP,
+ * A valid ticket (sta.h: single use, short lived, of our authority, or
+ * of another authority whose STAs access.remote_stas names: asked over
+ * HTTP by sta_remote.c, with fail-over) relays the flow to the server it was issued for (the CGP port for CGP,
  * the bind passed on unchanged); anything else gets a SOCKS refusal or a
  * CGP FINISH and the close, never reaching a server. A relayed flow is an
  * ICA session until the data plane says it ended (HG_MSG_FLOW_ENDED): the
@@ -49,6 +50,9 @@ void hg_cp_flow_forget_all(struct hg_cp *cp);
  * call when it is readable. */
 int hg_cp_flow_fd(const struct hg_cp *cp);
 void hg_cp_flow_auth_ready(struct hg_cp *cp);
+/* The same for answers of remote STAs (-1 when none is configured). */
+int hg_cp_flow_remote_fd(const struct hg_cp *cp);
+void hg_cp_flow_remote_ready(struct hg_cp *cp);
 
 /* The "ticket" command: a ticket for address:port. */
 json_t *hg_cp_flow_issue(struct hg_cp *cp, uint32_t addr, uint16_t port,

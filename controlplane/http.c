@@ -590,7 +590,7 @@ int hg_http_respond(struct hg_buf *out, int status, const char *content_type,
 		      "Cache-Control: no-store\r\n"
 		      "X-Content-Type-Options: nosniff\r\n"
 		      "X-Frame-Options: DENY\r\n"
-		      "Referrer-Policy: no-referrer\r\n"
+		      "Referrer-Policy: same-origin\r\n"
 		      "Content-Security-Policy: default-src 'none'; "
 		      "style-src 'self'; img-src 'self'; form-action 'self'; "
 		      "frame-ancestors 'none'\r\n"

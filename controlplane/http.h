@@ -122,7 +122,8 @@ void hg_buf_html(struct hg_buf *b, const char *s);
  *   Content-Type (if content_type is not NULL), Content-Length,
  *   Connection: close, Cache-Control: no-store,
  *   X-Content-Type-Options: nosniff, X-Frame-Options: DENY,
- *   Referrer-Policy: no-referrer,
+ *   Referrer-Policy: same-origin (our own form posts then carry an
+ *   Origin the portal can check; other sites get no referrer),
  *   Content-Security-Policy: default-src 'none'; style-src 'self';
  *     img-src 'self'; form-action 'self'; frame-ancestors 'none',
  *   Strict-Transport-Security: max-age=31536000,

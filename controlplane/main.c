@@ -641,7 +641,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	pthread_t chan_thread;
 	char err[512];
-	int opt, lfd, tfd, lock_fd, auth_fd;
+	int opt, lfd, tfd, lock_fd, auth_fd, remote_fd;
 
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -711,6 +711,11 @@ int main(int argc, char **argv)
 		ev.data.fd = auth_fd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, auth_fd, &ev);
 	}
+	remote_fd = hg_cp_flow_remote_fd(cp);
+	if (remote_fd >= 0) {
+		ev.data.fd = remote_fd;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, remote_fd, &ev);
+	}
 	printf("hopgate-cp %s: instance %s, control socket %s\n", HG_VERSION,
 	       cp->cfg.instance, cp->cfg.control.socket);
 	fflush(stdout);
@@ -734,6 +739,8 @@ int main(int argc, char **argv)
 				inbox_process(cp);
 			} else if (fd == auth_fd) {
 				hg_cp_flow_auth_ready(cp);
+			} else if (fd == remote_fd) {
+				hg_cp_flow_remote_ready(cp);
 			} else if (clients[fd] != NULL) {
 				struct client *c = clients[fd];
 

@@ -99,10 +99,6 @@ static uint64_t mono_ms(void)
 
 /* ---- the HTTP answer */
 
-struct answer {
-	unsigned status;
-	size_t body_off, body_len;
-};
 
 static bool digit(uint8_t c)
 {
@@ -152,8 +148,8 @@ static bool content_length(const uint8_t *p, size_t len, size_t *v)
  * not read chunks). Never reads past p[len). *scanned (0 at first) keeps
  * how far the end of the head was looked for, so that an answer arriving
  * a byte at a time costs O(len), not O(len^2). */
-static int http_answer(const uint8_t *p, size_t len, bool eof, size_t *scanned,
-		       struct answer *a)
+int hg_sta_remote_http_answer(const uint8_t *p, size_t len, bool eof,
+			      size_t *scanned, struct hg_sta_remote_answer *a)
 {
 	const uint8_t *end, *line, *lend, *colon, *v, *vend;
 	size_t cl = 0, hdr_len;
@@ -333,7 +329,7 @@ static int connect_to(const struct hg_sta_remote *r, const struct url *u,
 /* Reads the answer into r->answer until http_answer has it whole: 0 with
  * *a filled, or an outcome with *why. */
 static int read_answer(struct hg_sta_remote *r, int fd, uint64_t deadline_ms,
-		       size_t *len, struct answer *a, const char **why)
+		       size_t *len, struct hg_sta_remote_answer *a, const char **why)
 {
 	size_t scanned = 0;
 	bool eof = false;
@@ -342,7 +338,7 @@ static int read_answer(struct hg_sta_remote *r, int fd, uint64_t deadline_ms,
 
 	*len = 0;
 	for (;;) {
-		rc = http_answer(r->answer, *len, eof, &scanned, a);
+		rc = hg_sta_remote_http_answer(r->answer, *len, eof, &scanned, a);
 		if (rc == 0)
 			return 0;
 		if (rc == -1) {
@@ -379,7 +375,7 @@ static int exchange(struct hg_sta_remote *r, const struct url *u,
 		    const char *body, struct hg_sta_entry *e, const char **why)
 {
 	char head[512], host[16];
-	struct answer a;
+	struct hg_sta_remote_answer a;
 	size_t len = 0;
 	uint64_t deadline;
 	int fd = -1, rc, n;

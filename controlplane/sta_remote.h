@@ -101,4 +101,16 @@ bool hg_sta_remote_next(struct hg_sta_remote *r,
 void hg_sta_remote_get_stats(const struct hg_sta_remote *r,
 			     struct hg_sta_remote_stats *out);
 
+/* The HTTP answer parser the worker uses, public for its fuzz target
+ * (tests/fuzz/fuzz_sta_remote.c). p[0..len) is what arrived, eof whether
+ * more can come: 0 with *a filled (the body is p[body_off..body_off +
+ * body_len)), -2 need more, -1 bad. *scanned starts at 0 and keeps how
+ * far the end of the head was looked for between calls. */
+struct hg_sta_remote_answer {
+	unsigned status;
+	size_t body_off, body_len;
+};
+int hg_sta_remote_http_answer(const uint8_t *p, size_t len, bool eof,
+			      size_t *scanned, struct hg_sta_remote_answer *a);
+
 #endif

@@ -16,6 +16,9 @@ BIG=${HG_APPS_BYTES:-100000000}
 e2e_pick_lab
 LDAP_DIR=$(mktemp -d /tmp/hg-apps-ldap-XXXXXX)
 LDAP_PORT=$((20000 + $$ % 20000))
+# Two remote STAs of one authority: the first never runs (fail-over).
+RSTA1=$((40000 + $$ % 10000))
+RSTA2=$((RSTA1 + 1))
 CFG=$(mktemp /tmp/hg-apps-XXXXXX.json)
 DL=$(mktemp -d /tmp/hg-apps-dl-XXXXXX)
 PIDS=()
@@ -29,7 +32,7 @@ trap cleanup EXIT
 
 # The lab's own config, with a short ticket lifetime, short login delays,
 # the LDAP directory and a resource for its "ops" group.
-python3 - "$E2E_ROOT/configs/lab.json" "$CFG" "$LDAP_PORT" <<'PY'
+python3 - "$E2E_ROOT/configs/lab.json" "$CFG" "$LDAP_PORT" "$RSTA1" "$RSTA2" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["sta"] = {"authority_id": "STA475DE9C8ABDA", "lifetime_s": 4}
@@ -39,6 +42,10 @@ a["auth"]["ldap"] = {
     "uri": "ldap://127.0.0.1:%s" % sys.argv[3],
     "user_dn": "uid=%s,ou=people,dc=lab,dc=hopgate",
     "group_base": "ou=groups,dc=lab,dc=hopgate", "timeout_s": 5}
+a["remote_stas"] = [
+    {"authority_id": "STA0REMOTE",
+     "url": "http://127.0.0.1:%s/scripts/ctxsta.dll" % p}
+    for p in sys.argv[4:6]]
 a["resources"].append({"name": "console", "title": "Ops console",
     "groups": ["ops"], "servers": [{"address": "10.20.0.1"}]})
 json.dump(c, open(sys.argv[2], "w"))
@@ -71,6 +78,8 @@ launch() { in_client $TOOL launch "$GW_C" 8443 "$CA" gateway.lab "$@"; }
 server_line() { tail -1 "$RUN/ica-server.out"; }
 
 ip netns exec "$NS_B" timeout 900 $TOOL both 1494 2598 600 >"$RUN/ica-server.out" 2>&1 &
+PIDS+=($!)
+timeout 900 python3 "$HERE/sta_tool.py" serve 127.0.0.1 "$RSTA2" STA0REMOTE 600 >"$RUN/sta-remote.out" 2>&1 &
 PIDS+=($!)
 sleep 0.5
 
@@ -122,6 +131,18 @@ r=$(cgpclient "$t" 1000)
 check "a ticket from hopgatectl through CGP: relayed ($(field result "$r"))" [ "$(field result "$r")" = relayed ]
 r=$(client "$t" 1000)
 check "the same ticket again (replayed): refused ($(field result "$r"))" [ "$(field result "$r")" = refused ]
+# Session reliability: the portal's tickets are refreshable; a CGP
+# session keeps its ticket alive, and the client may bind again with it
+# while the session lives and for one lifetime after.
+r=$(portal bob bob-lab-pass calc "$DL/sr.ica" | grep '^ica=')
+sr=$(field address "$r")
+r=$(cgpclient "$sr" 1000000)
+r2=$(cgpclient "$sr" 1000000)
+check "a refreshable ticket: a CGP bind, then a reconnect with the same ticket ($(field result "$r"), $(field result "$r2"))" \
+	[ "$(field result "$r")" = relayed -a "$(field result "$r2")" = relayed ]
+sleep 5
+r=$(cgpclient "$sr" 1000)
+check "one lifetime after its last session, that ticket is refused ($(field result "$r"))" [ "$(field result "$r")" = refused ]
 t2=$(address mallory notepad)
 sleep 5
 r=$(client "$t2" 1000)
@@ -141,18 +162,35 @@ rc=0
 printf '\x1aCGP/01\x03\x01\x00\x00' | ip netns exec "$NS_C" timeout 10 openssl s_client \
 	-connect "$GW_C:8443" -servername gateway.lab -CAfile "$CA" -quiet >/dev/null 2>&1 || rc=$?
 check "a CGP bind without a ticket: closed ($rc)" [ "$rc" != 124 ]
+# A ticket of another authority whose STA we know: validated there, after
+# a fail-over from the STA URL that does not answer.
+rt=""
+for _ in $(seq 20); do
+	rt=$(python3 "$HERE/sta_tool.py" issue 127.0.0.1 "$RSTA2" "$HG_BACKEND_NET.1:1494" remoteuser 2>/dev/null) && break
+	sleep 0.2
+done
+diag "remote STA: $rt"
+ra=";40;$(field authority "$rt");$(field ticket "$rt")"
+r=$(client "$ra" 1000000)
+check "a remote STA's ticket: validated at its authority after a fail-over, relayed ($(field result "$r"))" \
+	[ "$(field result "$r")" = relayed -a "$(field sent_sha "$r")" = "$(field received_sha "$r")" ]
+r=$(client "$ra" 1000)
+check "the remote ticket again: the remote STA says not found, refused ($(field result "$r"))" [ "$(field result "$r")" = refused ]
+check "remote STA counters: $(ica remote_sta.valid) valid, $(ica remote_sta.not_found) not found, $(ica remote_sta.failovers) fail-overs" \
+	[ "$(ica remote_sta.valid)" = 1 -a "$(ica remote_sta.not_found)" = 1 -a "$(ica remote_sta.failovers)" -ge 1 ]
 sleep 1
 after=$(field connections "$(server_line)")
-# The background launch and the one valid CGP ticket are the only new
-# server connections.
+# The background launch, the one valid CGP ticket, the two binds of the
+# refreshable ticket and the remote STA's ticket are the only new server
+# connections.
 wait "$bg"
 r=$(cat "$DL/bg.out")
 check "a 300 MB session ran meanwhile and completed, SHA-256 equal ($(field received "$r") bytes)" \
 	[ "$(field result "$r")" = relayed -a "$(field sent_sha "$r")" = "$(field received_sha "$r")" -a "$(field received "$r")" = 300000000 ]
 after=$(field connections "$(server_line)")
-check "only the two valid flows reached a server ($before -> $after)" [ "$((after - before))" = 2 ]
+check "only the five valid flows reached a server ($before -> $after)" [ "$((after - before))" = 5 ]
 check "refusals counted: unknown $(ica refused.unknown), expired $(ica refused.expired), malformed $(ica refused.malformed), foreign $(ica refused.foreign), garbage $(ica refused.garbage)" \
-	[ $(($(ica refused.unknown) + $(ica refused.expired))) -ge 3 -a "$(ica refused.malformed)" -ge 1 \
+	[ "$(ica refused.unknown)" -ge 2 -a "$(ica refused.expired)" -ge 2 -a "$(ica refused.malformed)" -ge 1 \
 	  -a "$(ica refused.foreign)" -ge 1 -a "$(ica refused.garbage)" -ge 2 ]
 check "every refusal audited ($(grep -c 'audit: ticket refused' "$RUN/cp.log") lines)" \
 	[ "$(grep -c 'audit: ticket refused' "$RUN/cp.log")" -ge 7 ]

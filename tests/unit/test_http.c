@@ -656,7 +656,7 @@ Test(http, html_escaping)
 	"Cache-Control: no-store\r\n"                                          \
 	"X-Content-Type-Options: nosniff\r\n"                                  \
 	"X-Frame-Options: DENY\r\n"                                            \
-	"Referrer-Policy: no-referrer\r\n"                                     \
+	"Referrer-Policy: same-origin\r\n"                                     \
 	"Content-Security-Policy: default-src 'none'; style-src 'self'; "      \
 	"img-src 'self'; form-action 'self'; frame-ancestors 'none'\r\n"       \
 	"Strict-Transport-Security: max-age=31536000\r\n"
