@@ -108,6 +108,9 @@ r=$(portal bob bob-lab-pass - -)
 check "bob (eng, sales) sees notepad, calc, desktop ($(field resources "$r"))" [ "$(field resources "$r")" = notepad,calc,desktop ]
 r=$(portal alice alice-lab-pass calc "$DL/c.ica")
 check "alice may not launch calc: 403 ($r)" contains "$r" "status=403"
+r=$(portal alice alice-lab-pass - - logout | grep '^logout=')
+check "logout clears the cookie and ends the session: the old cookie is sent to the login page ($r)" \
+	[ "$(field logout "$r")" = ok -a "$(field cleared "$r")" = yes -a "$(field after "$r")" = 303 ]
 
 # 3. LDAP.
 r=$(portal dave dave-pass-1 - -)
