@@ -25,10 +25,10 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "random.h"
 #include "siphash.h"
 
 /* What an unknown user's password is checked against, so that the answer
@@ -130,42 +130,6 @@ struct hg_auth {
 
 /* ---- small helpers ---- */
 
-static int fill_random(void *buf, size_t n)
-{
-	uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = getrandom(p, n, GRND_NONBLOCK);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -EIO;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-/* hg_access_name_valid's syntax: 1..64 bytes of [A-Za-z0-9._@-]. */
-static bool name_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 1 || len > HG_ACCESS_NAME_MAX - 1)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '@' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 static void set_detail(struct hg_auth_result *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -196,7 +160,7 @@ static int table_init(struct table *t)
 	t->bucket = malloc(TABLE_BUCKETS * sizeof(*t->bucket));
 	if (!t->c || !t->bucket)
 		return -ENOMEM;
-	if (fill_random(&t->key, sizeof(t->key)) < 0)
+	if (hg_random_bytes(&t->key, sizeof(t->key)) < 0)
 		return -EIO;
 	for (i = 0; i < TABLE_BUCKETS; i++)
 		t->bucket[i] = NIL;
@@ -665,7 +629,7 @@ static void add_group(struct hg_auth_result *r, const struct berval *v)
 	unsigned i;
 
 	if (r->n_groups >= HG_ACCESS_MAX_GROUPS || !v->bv_val ||
-	    !name_valid(v->bv_val, v->bv_len))
+	    !hg_access_name_valid(v->bv_val, v->bv_len))
 		return;
 	for (i = 0; i < r->n_groups; i++)
 		if (strlen(r->groups[i]) == v->bv_len &&
@@ -890,7 +854,7 @@ struct hg_auth *hg_auth_new(const struct hg_access_auth *cfg, char *err,
 	for (i = 0; i < cfg->n_users; i++) {
 		const char *n = cfg->users[i].name;
 
-		if (!name_valid(n, strnlen(n, HG_ACCESS_NAME_MAX))) {
+		if (!hg_access_name_valid(n, strnlen(n, HG_ACCESS_NAME_MAX))) {
 			fail_msg(err, errlen,
 				 "auth: a local user's name is "
 				 "not 1..64 of [A-Za-z0-9._@-]");
@@ -1107,7 +1071,7 @@ int hg_auth_submit(struct hg_auth *a, const char *user, const char *password,
 		return busy(a);
 	ulen = strnlen(user, HG_ACCESS_NAME_MAX);
 	plen = strnlen(password, HG_AUTH_PASSWORD_MAX + 1);
-	name_ok = name_valid(user, ulen);
+	name_ok = hg_access_name_valid(user, ulen);
 
 	ac = addr_counter(a, client, true);
 	if (name_ok)

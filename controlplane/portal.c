@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "random.h"
 #include "siphash.h"
 
 #define ID_RAW 32 /* random bytes behind an id or a csrf token */
@@ -33,25 +33,6 @@ struct hg_portal {
 	/* LOGIN_LIST: by created_ms; USE_LIST: by last_ms, oldest first */
 	struct session_list list[N_LISTS];
 };
-
-/* n bytes from the kernel without blocking the control plane's loop. */
-static int fill_random(void *buf, size_t n)
-{
-	uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = getrandom(p, n, GRND_NONBLOCK);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -198,7 +179,7 @@ struct hg_portal *hg_portal_new(const struct hg_access_config *a)
 	while (n_buckets < a->portal.max_sessions)
 		n_buckets <<= 1;
 	p->bucket = calloc(n_buckets, sizeof(*p->bucket));
-	if (p->bucket == NULL || fill_random(&p->key, sizeof(p->key)) < 0) {
+	if (p->bucket == NULL || hg_random_bytes(&p->key, sizeof(p->key)) < 0) {
 		hg_portal_free(p);
 		return NULL;
 	}
@@ -268,14 +249,14 @@ static int new_tokens(const struct hg_portal *p, struct hg_portal_session *s,
 	/* 256 random bits collide with a live id practically never; drawing
 	 * a live one four times over means the generator is broken. */
 	for (tries = 0;; tries++) {
-		if (tries == 4 || fill_random(raw, sizeof(raw)) < 0)
+		if (tries == 4 || hg_random_bytes(raw, sizeof(raw)) < 0)
 			goto fail;
 		id_encode(raw, s->id);
 		*bucket = bucket_of(p, s->id);
 		if (lookup(p, s->id, *bucket) == NULL)
 			break;
 	}
-	if (fill_random(raw, sizeof(raw)) < 0)
+	if (hg_random_bytes(raw, sizeof(raw)) < 0)
 		goto fail;
 	id_encode(raw, s->csrf);
 	explicit_bzero(raw, sizeof(raw));

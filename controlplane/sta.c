@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "random.h"
 #include "siphash.h"
 
 #define NONE	   UINT32_MAX
@@ -65,26 +65,6 @@ bool hg_sta_ticket_valid(const char *s, size_t len)
 			return false;
 	}
 	return true;
-}
-
-/* n bytes from the kernel, never blocking the control plane's loop (before
- * the kernel's generator is seeded this fails rather than waits). */
-static int fill_random(void *buf, size_t n)
-{
-	uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = getrandom(p, n, GRND_NONBLOCK);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -EIO;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
 }
 
 /* Equal in time independent of where the first difference is. */
@@ -213,7 +193,7 @@ struct hg_sta *hg_sta_new(const char *authority_id, unsigned max_tickets,
 	s->bucket = malloc(n_buckets * sizeof(*s->bucket));
 	s->slot = calloc(max_tickets, sizeof(*s->slot));
 	if (s->bucket == NULL || s->slot == NULL ||
-	    fill_random(&s->key, sizeof(s->key)) < 0) {
+	    hg_random_bytes(&s->key, sizeof(s->key)) < 0) {
 		hg_sta_free(s);
 		return NULL;
 	}
@@ -273,7 +253,7 @@ int hg_sta_issue(struct hg_sta *s, const struct hg_sta_entry *e,
 	 * they do, draw again rather than shadow the older ticket. Drawing
 	 * the same bits four times over means the generator is broken. */
 	for (tries = 0;; tries++) {
-		if (tries == 4 || fill_random(raw, sizeof(raw)) < 0) {
+		if (tries == 4 || hg_random_bytes(raw, sizeof(raw)) < 0) {
 			explicit_bzero(raw, sizeof(raw));
 			return -EIO;
 		}

@@ -4,8 +4,9 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <sys/random.h>
 #include <sys/types.h>
+
+#include "random.h"
 
 /* Cookie fields, as laid out in tcp_isn.h. */
 #define CK_HASH_HI_SHIFT 8		/* hash bits 25..2 in cookie 31..8 */
@@ -59,30 +60,11 @@ static void put_tuple(uint8_t *p, const struct hg_tuple *t)
 	put_le16(p + 10, t->rport);
 }
 
-static int fill_random(void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = getrandom(p, len, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		/* Large requests may come back short; ask for the rest. */
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int hg_isn_secret_init(struct hg_isn_secret *s)
 {
 	/* Every bit pattern is a valid key, so the struct is filled as
 	 * raw bytes (it holds only uint64_t, hence no padding). */
-	return fill_random(s, sizeof(*s));
+	return hg_random_bytes(s, sizeof(*s));
 }
 
 uint32_t hg_isn(const struct hg_isn_secret *s, const struct hg_tuple *t,
