@@ -304,6 +304,10 @@ static void session_end(struct hg_cp *cp, const struct hg_flow_ended *fe)
 			s->server->down_until_ms = mono_ms() + SERVER_DOWN_MS;
 		}
 	}
+	/* Session reliability: the client may bind again with the ticket
+	 * for one lifetime from now. */
+	if (s->ticket[0] != '\0')
+		hg_sta_refresh(t->sta, s->ticket, strlen(s->ticket), mono_ms());
 	hg_ipv4_format(s->client, client);
 	hg_ipv4_format(s->addr, server);
 	fprintf(stderr,

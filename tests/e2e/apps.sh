@@ -95,7 +95,8 @@ diag "$r"
 check "bob: the same through CGP (bind relayed to port 2598), $BIG bytes, SHA-256 equal" \
 	[ "$(field result "$r")" = relayed -a "$(field received "$r")" = "$BIG" -a \
 	  "$(field sent_sha "$r")" = "$(field received_sha "$r")" ]
-check "the test server saw one CGP bind ($(server_line))" true
+check "the test server saw two connections from the gateway, one of them a CGP bind ($(server_line))" \
+	[ "$(field cgp_binds "$(server_line)")" = 1 -a "$(field connections "$(server_line)")" = 2 -a "$(field peers "$(server_line)")" = "$GW_B" ]
 
 # 2. The resource list follows the groups; the ICA file's contents.
 r=$(portal alice alice-lab-pass notepad "$DL/a.ica")
