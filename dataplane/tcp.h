@@ -169,6 +169,12 @@ struct hg_tcp_conn {
 	uint8_t rcv_wscale; /* shift we announced */
 	uint16_t mss;       /* we send at most this much payload */
 	struct rte_mbuf *sndq; /* chain head */
+	struct rte_mbuf *sndq_tail; /* its last segment: O(1) appends */
+	/* Where the last segment sent took its bytes from: the mbuf and the
+	 * sequence number of its first byte, so sending walks on from there
+	 * instead of from snd_una (NULL: walk from the head). */
+	struct rte_mbuf *snd_cur;
+	uint32_t snd_cur_seq;
 	uint32_t sndq_bytes;
 	uint32_t snd_buf;
 
@@ -179,6 +185,7 @@ struct hg_tcp_conn {
 	uint32_t last_ack_sent; /* RFC 7323's Last.ACK.sent */
 	uint32_t rcv_buf;
 	struct rte_mbuf *rcvq; /* in-order bytes for the app */
+	struct rte_mbuf *rcvq_tail; /* its last segment */
 	uint32_t rcvq_bytes;
 	bool rcv_fin;  /* the peer's FIN was received in order */
 	uint8_t unacked_segs; /* delayed ACK: full segments not yet ACKed */

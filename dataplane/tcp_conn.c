@@ -249,6 +249,7 @@ static void free_queues(struct hg_tcp_conn *c)
 	c->ooo_q = NULL;
 	c->ooo_cap = 0;
 	c->sndq = c->rcvq = NULL;
+	c->sndq_tail = c->rcvq_tail = c->snd_cur = NULL;
 	c->sndq_bytes = c->rcvq_bytes = 0;
 	c->ooo_n = 0;
 	c->ooo_bytes = 0;
@@ -421,8 +422,13 @@ struct rte_mbuf *hg_tcp_recv(struct hg_tcp_conn *c, uint32_t max)
 	c->rcvq = prev->next;
 	prev->next = NULL;
 	if (c->rcvq != NULL) {
-		c->rcvq->nb_segs = (uint16_t)(head->nb_segs - segs);
+		/* nb_segs saturates on very long queues (chain_append) */
+		c->rcvq->nb_segs = head->nb_segs > segs
+					   ? (uint16_t)(head->nb_segs - segs)
+					   : 1;
 		c->rcvq->pkt_len = head->pkt_len - taken;
+	} else {
+		c->rcvq_tail = NULL;
 	}
 	head->nb_segs = segs;
 	head->pkt_len = taken;
@@ -436,29 +442,34 @@ struct rte_mbuf *hg_tcp_recv(struct hg_tcp_conn *c, uint32_t max)
 	return head;
 }
 
-static void chain_append(struct rte_mbuf **q, struct rte_mbuf *m)
+/* Appends chain m to the queue *q whose last segment is *tail, in time
+ * proportional to m's segments, not the queue's (rte_pktmbuf_chain walks
+ * the whole queue to find its end: quadratic for a full send queue).
+ * nb_segs saturates at 2^16 - 1; pkt_len stays exact. */
+static void chain_append(struct rte_mbuf **q, struct rte_mbuf **tail,
+			 struct rte_mbuf *m)
 {
-	struct rte_mbuf *head = *q;
+	struct rte_mbuf *head = *q, *last = rte_pktmbuf_lastseg(m);
+	uint32_t segs;
 
 	if (head == NULL) {
 		*q = m;
+		*tail = last;
 		return;
 	}
-	/* rte_pktmbuf_chain refuses past 2^16 - 1 segments; our buffers are
-	 * far below (snd_buf / smallest payload). */
-	if (rte_pktmbuf_chain(head, m) != 0) {
-		/* Cannot happen within buffer limits; never lose data
-		 * silently: link by hand, fixing the counts. */
-		rte_pktmbuf_lastseg(head)->next = m;
-		head->pkt_len += m->pkt_len;
-		head->nb_segs = UINT16_MAX;
-	}
+	(*tail)->next = m;
+	*tail = last;
+	head->pkt_len += m->pkt_len;
+	segs = (uint32_t)head->nb_segs + m->nb_segs;
+	head->nb_segs = (uint16_t)(segs < UINT16_MAX ? segs : UINT16_MAX);
+	m->nb_segs = 1;
+	m->pkt_len = m->data_len;
 }
 
 void hg_tcp_rcvq_append(struct hg_tcp_conn *c, struct rte_mbuf *m)
 {
 	c->rcvq_bytes += m->pkt_len;
-	chain_append(&c->rcvq, m);
+	chain_append(&c->rcvq, &c->rcvq_tail, m);
 }
 
 int hg_tcp_send(struct hg_tcp_conn *c, struct rte_mbuf *m)
@@ -475,7 +486,7 @@ int hg_tcp_send(struct hg_tcp_conn *c, struct rte_mbuf *m)
 		return 0;
 	}
 	c->sndq_bytes += m->pkt_len;
-	chain_append(&c->sndq, m);
+	chain_append(&c->sndq, &c->sndq_tail, m);
 	if (c->stack->in_conn != c)
 		hg_tcp_output(c);
 	return 0;

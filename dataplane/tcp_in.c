@@ -307,11 +307,17 @@ static void sndq_drop(struct hg_tcp_conn *c, uint32_t bytes)
 			m->next = NULL;
 			m->nb_segs = 1;
 			m->pkt_len = m->data_len;
+			if (m == c->snd_cur)
+				c->snd_cur = NULL;
 			rte_pktmbuf_free(m);
 			c->sndq = next;
+			if (next == NULL)
+				c->sndq_tail = NULL;
 		} else {
 			rte_pktmbuf_adj(m, (uint16_t)bytes);
 			c->sndq_bytes -= bytes;
+			if (m == c->snd_cur)
+				c->snd_cur_seq += bytes;
 			bytes = 0;
 		}
 	}

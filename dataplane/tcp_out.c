@@ -125,16 +125,28 @@ static void emit(struct hg_tcp_stack *s, const struct hg_tuple *t,
 	s->output(s->output_ctx, m, t->raddr);
 }
 
-/* Indirect mbufs for bytes [off, off + len) of the send queue. */
+/* Indirect mbufs for bytes [off, off + len) of the send queue. The walk
+ * to `off` starts at the cursor the previous slice left (new data goes
+ * out in order, so it is a step or two), or at the head for bytes before
+ * it (retransmissions). */
 static struct rte_mbuf *sndq_slice(struct hg_tcp_conn *c, uint32_t off,
 				   uint32_t len)
 {
 	struct rte_mbuf *src = c->sndq, *head = NULL, *tail = NULL;
+	uint32_t seq = c->snd_una + off, start = c->snd_una;
 
+	if (c->snd_cur != NULL && hg_seq_leq(c->snd_cur_seq, seq)) {
+		src = c->snd_cur;
+		start = c->snd_cur_seq;
+		off = seq - start;
+	}
 	while (src != NULL && off >= src->data_len) {
 		off -= src->data_len;
+		start += src->data_len;
 		src = src->next;
 	}
+	c->snd_cur = src;
+	c->snd_cur_seq = start;
 	while (len > 0 && src != NULL) {
 		uint32_t take = src->data_len - off;
 		struct rte_mbuf *mi = rte_pktmbuf_alloc(c->stack->pool);
@@ -159,7 +171,14 @@ static struct rte_mbuf *sndq_slice(struct hg_tcp_conn *c, uint32_t off,
 		tail = mi;
 		len -= take;
 		off = 0;
-		src = src->next;
+		if (len > 0) {
+			start += src->data_len;
+			src = src->next;
+			if (src != NULL) {
+				c->snd_cur = src;
+				c->snd_cur_seq = start;
+			}
+		}
 	}
 	return head;
 }
