@@ -82,7 +82,10 @@ def corrupt(host, port, cafile, name, version):
 
 
 def key_numbers(path):
-    """The secret numbers of a PEM private key, as big-endian bytes."""
+    """The secret numbers of a PEM private key, as big-endian bytes and
+    little-endian (OpenSSL's BIGNUM limbs on this machine hold a live key
+    that way; the big-endian forms are what parsing left behind, which
+    later allocations may overwrite), and the key's DER."""
     text = subprocess.run(["openssl", "pkey", "-in", path, "-noout", "-text"],
                           capture_output=True, text=True, check=True).stdout
     der = subprocess.run(["openssl", "pkey", "-in", path, "-outform", "DER"],
@@ -104,7 +107,7 @@ def key_numbers(path):
         if h:
             b = bytes.fromhex(h).lstrip(b"\x00")
             if len(b) >= 16:
-                secrets.append(b)
+                secrets += [b, b[::-1]]
     return secrets
 
 
