@@ -242,13 +242,15 @@ static int load_ldap(json_t *o, struct hg_access_ldap *l, struct err *e)
 
 static int load_auth(json_t *root, struct hg_access_auth *a, struct err *e)
 {
-	static const char *const keys[] = {"max_failures", "lockout_s",
-		"delay_ms", "users", "ldap", NULL};
+	static const char *const keys[] = {"max_failures",
+		"max_address_failures", "lockout_s", "delay_ms", "users", "ldap",
+		NULL};
 	json_t *o = json_object_get(root, "auth"), *users, *u;
 	size_t i;
 
 	if (o == NULL) {
 		a->max_failures = 5;
+		a->max_address_failures = 20;
 		a->lockout_s = 300;
 		a->delay_ms = 500;
 		return 0;
@@ -256,6 +258,8 @@ static int load_auth(json_t *root, struct hg_access_auth *a, struct err *e)
 	if (check_keys(o, ".auth", keys, e) < 0 ||
 	    get_uint(o, "max_failures", ".auth", 1, 1000, 5,
 		     &a->max_failures, e) < 0 ||
+	    get_uint(o, "max_address_failures", ".auth", 1, 100000, 20,
+		     &a->max_address_failures, e) < 0 ||
 	    get_uint(o, "lockout_s", ".auth", 1, 86400, 300, &a->lockout_s,
 		     e) < 0 ||
 	    get_uint(o, "delay_ms", ".auth", 0, 10000, 500, &a->delay_ms,

@@ -12,8 +12,11 @@
  *     session_max_s      300..604800, default 28800
  *     max_sessions       portal sessions at once, 16..1048576, default 65536
  *   access.auth
- *     max_failures       failed logins before a lockout, per user and per
- *                        source address, 1..1000, default 5
+ *     max_failures       failed logins for one user name before it is
+ *                        locked out, 1..1000, default 5
+ *     max_address_failures  failed logins from one source address before
+ *                        the address is locked out, 1..100000, default 20
+ *                        (higher: one NAT address may hide many users)
  *     lockout_s          1..86400, default 300
  *     delay_ms           added to every failed login's answer, doubling
  *                        with each further failure (up to 8 times),
@@ -78,7 +81,8 @@ struct hg_access_ldap {
 };
 
 struct hg_access_auth {
-	unsigned max_failures;
+	unsigned max_failures;         /* per user name */
+	unsigned max_address_failures; /* per source address */
 	unsigned lockout_s;
 	unsigned delay_ms;
 	struct hg_access_user *users; /* malloc'd, n_users of them */

@@ -99,7 +99,8 @@ struct worker {
 
 struct hg_auth {
 	/* configuration, copied */
-	unsigned max_failures;
+	unsigned max_failures;      /* per user name */
+	unsigned max_addr_failures; /* per source address */
 	uint64_t lockout_ms;
 	uint64_t delay_ms;
 	struct hg_access_user *users;
@@ -339,9 +340,10 @@ static bool is_locked(struct counter *c, uint64_t now)
 	return false;
 }
 
-/* Counts one failure; starts a lockout at max_failures. The new count. */
+/* Counts one failure; starts a lockout at `limit` (max_failures for a
+ * name, max_addr_failures for an address). The new count. */
 static uint32_t count_failure(struct hg_auth *a, struct counter *c,
-			      uint64_t now)
+			      unsigned limit, uint64_t now)
 {
 	if (!c)
 		return 0;
@@ -352,7 +354,7 @@ static uint32_t count_failure(struct hg_auth *a, struct counter *c,
 		c->first_ms = now;
 	}
 	c->failures++;
-	if (c->failures >= a->max_failures) {
+	if (c->failures >= limit) {
 		c->locked_until = now + a->lockout_ms;
 		if (c->locked_until == 0)
 			c->locked_until = 1;
@@ -370,9 +372,18 @@ static uint64_t failure_delay(const struct hg_auth *a, uint32_t failures)
 	return a->delay_ms << (failures - 1);
 }
 
-static uint32_t max_u32(uint32_t x, uint32_t y)
+/* The failure count a delay is computed from: the name's, or the
+ * address's scaled to the name's limit (an address may be many users'),
+ * whichever is further along. */
+static uint32_t delay_count(const struct hg_auth *a, uint32_t name_failures,
+			    uint32_t addr_failures)
 {
-	return x > y ? x : y;
+	uint64_t scaled = (uint64_t)addr_failures * a->max_failures /
+			  a->max_addr_failures;
+
+	if (addr_failures > 0 && scaled == 0)
+		scaled = 1;
+	return name_failures > scaled ? name_failures : (uint32_t)scaled;
 }
 
 /* ---- the due-ordered heap of answers (main thread) ---- */
@@ -877,6 +888,10 @@ struct hg_auth *hg_auth_new(const struct hg_access_auth *cfg, char *err,
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->max_failures = cfg->max_failures;
+	/* 0 (a config filled by hand): the same limit as for names */
+	a->max_addr_failures = cfg->max_address_failures
+				       ? cfg->max_address_failures
+				       : cfg->max_failures;
 	a->lockout_ms = (uint64_t)cfg->lockout_s * 1000u;
 	a->delay_ms = cfg->delay_ms;
 	a->ldap = cfg->ldap;
@@ -1088,7 +1103,7 @@ int hg_auth_submit(struct hg_auth *a, const char *user, const char *password,
 		struct job *j;
 
 		if (uc->failures + uc->in_flight >= a->max_failures ||
-		    ac->failures + ac->in_flight >= a->max_failures)
+		    ac->failures + ac->in_flight >= a->max_addr_failures)
 			return busy(a);
 		pthread_mutex_lock(&a->lock);
 		if (a->job_count >= HG_AUTH_QUEUE_MAX) {
@@ -1133,15 +1148,16 @@ int hg_auth_submit(struct hg_auth *a, const char *user, const char *password,
 		memcpy(r->user, user, ulen);
 	if (ulocked || alocked) {
 		set_locked(r, ulocked, alocked);
-		failures = max_u32(uc ? uc->failures : 0, ac->failures);
+		failures = delay_count(a, uc ? uc->failures : 0, ac->failures);
 	} else {
 		r->status = HG_AUTH_DENIED;
 		set_detail(r, "%s",
 			   !name_ok    ? "invalid user name"
 			   : plen == 0 ? "empty password"
 				       : "password too long");
-		failures = max_u32(count_failure(a, uc, now_ms),
-				   count_failure(a, ac, now_ms));
+		failures = delay_count(
+			a, count_failure(a, uc, a->max_failures, now_ms),
+			count_failure(a, ac, a->max_addr_failures, now_ms));
 	}
 	at->due_ms = now_ms + failure_delay(a, failures);
 	if (uc)
@@ -1174,13 +1190,14 @@ static void settle(struct hg_auth *a, uint32_t slot, uint64_t now)
 		/* Locked by other attempts while this one was checked. */
 		set_locked(r, ulocked, alocked);
 		at->due_ms +=
-		    failure_delay(a, max_u32(uc->failures, ac->failures));
+		    failure_delay(a, delay_count(a, uc->failures, ac->failures));
 	} else if (r->status == HG_AUTH_OK) {
 		uc->failures = 0;
 		uc->first_ms = 0;
 	} else {
-		uint32_t n = max_u32(count_failure(a, uc, now),
-				     count_failure(a, ac, now));
+		uint32_t n = delay_count(
+			a, count_failure(a, uc, a->max_failures, now),
+			count_failure(a, ac, a->max_addr_failures, now));
 
 		at->due_ms += failure_delay(a, n);
 	}

@@ -38,6 +38,7 @@ c = json.load(open(sys.argv[1]))
 c["sta"] = {"authority_id": "STA475DE9C8ABDA", "lifetime_s": 4}
 a = c["access"]
 a["auth"]["delay_ms"] = 100
+a["auth"]["max_address_failures"] = 10
 a["auth"]["ldap"] = {
     "uri": "ldap://127.0.0.1:%s" % sys.argv[3],
     "user_dn": "uid=%s,ou=people,dc=lab,dc=hopgate",
@@ -266,8 +267,17 @@ check "audit lines for logins, launches, validations and session ends" \
 	sh -c "grep -q 'audit: login ok user=alice' '$RUN/cp.log' && grep -q 'audit: login ok user=dave source=ldap' '$RUN/cp.log' && grep -q 'audit: launch user=bob resource=desktop' '$RUN/cp.log' && grep -q 'audit: ticket valid' '$RUN/cp.log' && grep -q 'audit: session end' '$RUN/cp.log'"
 check "no password and no ticket in the control plane's log" \
 	sh -c "! grep -qE 'alice-lab-pass|bob-lab-pass|dave-pass-1|wrong-pass|$tk' '$RUN/cp.log'"
-for i in 1 2 3 4 5; do portal carol "guess-$i" - - >/dev/null; done
+# A name locks after max_failures (5); the address has its own limit
+# (max_address_failures, 10 here: dave's wrong password and erin's five
+# make 6 so far).
+for i in 1 2 3 4 5; do portal erin "guess-$i" - - >/dev/null; done
+r=$(portal erin erin-pass-1 - -)
+check "after 5 failures for erin, even her right password is refused ($(field login "$r"))" [ "$(field login "$r")" = refused ]
 r=$(portal alice alice-lab-pass - -)
-check "after 5 failures from one address, even a right password is refused there ($r)" [ "$(field login "$r")" = refused ]
-check "the lockout is counted ($(ica auth.lockouts))" [ "$(ica auth.lockouts)" -ge 1 ]
+check "alice still logs in from that address (6 of its 10 failures) ($(field login "$r"))" [ "$(field login "$r")" = ok ]
+for i in 1 2 3 4; do portal "mallory$i" guess - - >/dev/null; done
+r=$(portal alice alice-lab-pass - -)
+check "after 10 failures from one address, even alice's right password is refused there ($(field login "$r"))" [ "$(field login "$r")" = refused ]
+check "both lockouts are counted ($(ica auth.lockouts))" [ "$(ica auth.lockouts)" -ge 2 ]
+check "the audit says locked, not why ($(grep -c 'reason=locked' "$RUN/cp.log") lines)" grep -q 'audit: login failed user=alice .*reason=locked' "$RUN/cp.log"
 e2e_finish

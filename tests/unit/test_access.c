@@ -41,6 +41,7 @@ Test(access, absent_means_defaults)
 	cr_assert_eq(a.portal.session_idle_s, 900);
 	cr_assert_eq(a.portal.session_max_s, 28800);
 	cr_assert_eq(a.auth.max_failures, 5);
+	cr_assert_eq(a.auth.max_address_failures, 20);
 	cr_assert_eq(a.auth.lockout_s, 300);
 	cr_assert_eq(a.auth.delay_ms, 500);
 	cr_assert_eq(a.auth.n_users, 0);
@@ -77,6 +78,7 @@ Test(access, full_section)
 	cr_assert_eq(a.portal.port, 8443);
 	cr_assert_str_eq(a.portal.title, "Apps");
 	cr_assert_eq(a.auth.max_failures, 3);
+	cr_assert_eq(a.auth.max_address_failures, 20, "the default");
 	cr_assert_eq(a.auth.n_users, 1);
 	cr_assert_str_eq(a.auth.users[0].name, "alice");
 	cr_assert_str_eq(a.auth.users[0].groups[0], "sales");
@@ -114,6 +116,8 @@ Test(access, refusals_name_the_field)
 	refused("{\"portal\": {\"port\": 0}}", "port must be 1..65535");
 	refused("{\"portal\": {\"fqdn\": \"gw lab\"}}", "host name");
 	refused("{\"portal\": {\"session_idle_s\": 5}}", "session_idle_s");
+	refused("{\"auth\": {\"max_address_failures\": 0}}",
+		"max_address_failures must be 1..100000");
 	refused("{\"auth\": {\"users\": [{\"name\": \"a b\", \"hash\": \"" HASH
 		"\"}]}}",
 		"users[0]");

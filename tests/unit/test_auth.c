@@ -310,6 +310,47 @@ Test(auth_local, lockout_per_address)
 	hg_auth_free(a);
 }
 
+/* An address has its own, higher limit (max_address_failures): one NAT
+ * address may hide many users. Names lock at max_failures all the same. */
+Test(auth_local, address_limit_apart_from_the_name_limit)
+{
+	struct hg_access_auth c = local_cfg(2, 60, 0);
+	struct hg_auth *a;
+	struct hg_auth_result r;
+	char name[16];
+	int i;
+
+	c.max_address_failures = 6;
+	a = new_auth(&c);
+	/* Five names, one failure each, from one address: none locked. */
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "user%d", i);
+		r = one(a, name, "guess", ADDR(7));
+		cr_assert_eq(r.status, HG_AUTH_DENIED, "failure %d: %s", i + 1,
+			     r.detail);
+	}
+	r = one(a, "alice", "alice-pass-1", ADDR(7));
+	cr_assert_eq(r.status, HG_AUTH_OK, "5 < 6 failures: %s", r.detail);
+	/* A name still locks at 2 (failures 6 and 7 of the address: the
+	 * sixth locks the address too). */
+	r = one(a, "bob", "guess", ADDR(8));
+	cr_assert_eq(r.status, HG_AUTH_DENIED);
+	r = one(a, "bob", "guess", ADDR(8));
+	cr_assert_eq(r.status, HG_AUTH_DENIED);
+	r = one(a, "bob", "bob-pass-1", ADDR(9));
+	cr_assert_eq(r.status, HG_AUTH_LOCKED, "name locked at 2: %s",
+		     r.detail);
+	r = one(a, "user9", "guess", ADDR(7));
+	cr_assert_eq(r.status, HG_AUTH_DENIED, "sixth failure of address 7");
+	r = one(a, "alice", "alice-pass-1", ADDR(7));
+	cr_assert_eq(r.status, HG_AUTH_LOCKED, "address locked at 6: %s",
+		     r.detail);
+	cr_assert_str_eq(r.detail, "locked: address");
+	r = one(a, "alice", "alice-pass-1", ADDR(10));
+	cr_assert_eq(r.status, HG_AUTH_OK, "another address: %s", r.detail);
+	hg_auth_free(a);
+}
+
 Test(auth_local, success_resets_the_user_not_the_address)
 {
 	struct hg_access_auth c = local_cfg(3, 60, 0);
