@@ -591,15 +591,25 @@ static int filter_escape(char *out, size_t size, size_t *pos, const char *v)
 	return 0;
 }
 
-/* user_dn with every "%s" replaced by the escaped name. */
-static int make_dn(const char *tmpl, const char *user, char *out, size_t size)
+/* A template with "%c" escapes filled in: each %<key> of keys[] (one
+ * letter each) becomes vals[] run through its escape; other characters
+ * are copied. 0, or -1 when the result does not fit. */
+typedef int (*escape_fn)(char *out, size_t size, size_t *pos, const char *v);
+
+static int fill_template(const char *tmpl, const char *keys,
+			 const char *const *vals, escape_fn esc, char *out,
+			 size_t size)
 {
 	size_t pos = 0;
 
 	out[0] = '\0';
 	for (; *tmpl; tmpl++) {
-		if (tmpl[0] == '%' && tmpl[1] == 's') {
-			if (dn_escape(out, size, &pos, user) < 0)
+		const char *k = tmpl[0] == '%' && tmpl[1] != '\0'
+					? strchr(keys, tmpl[1])
+					: NULL;
+
+		if (k != NULL) {
+			if (esc(out, size, &pos, vals[k - keys]) < 0)
 				return -1;
 			tmpl++;
 			continue;
@@ -612,27 +622,21 @@ static int make_dn(const char *tmpl, const char *user, char *out, size_t size)
 	return 0;
 }
 
+/* user_dn with every "%s" replaced by the escaped name. */
+static int make_dn(const char *tmpl, const char *user, char *out, size_t size)
+{
+	const char *vals[] = {user};
+
+	return fill_template(tmpl, "s", vals, dn_escape, out, size);
+}
+
 /* group_filter with %d (the user's DN) and %u (the name) escaped. */
 static int make_filter(const char *tmpl, const char *dn, const char *user,
 		       char *out, size_t size)
 {
-	size_t pos = 0;
+	const char *vals[] = {dn, user};
 
-	out[0] = '\0';
-	for (; *tmpl; tmpl++) {
-		if (tmpl[0] == '%' && (tmpl[1] == 'd' || tmpl[1] == 'u')) {
-			if (filter_escape(out, size, &pos,
-					  tmpl[1] == 'd' ? dn : user) < 0)
-				return -1;
-			tmpl++;
-			continue;
-		}
-		if (pos + 1 >= size)
-			return -1;
-		out[pos++] = *tmpl;
-	}
-	out[pos] = '\0';
-	return 0;
+	return fill_template(tmpl, "du", vals, filter_escape, out, size);
 }
 
 static void add_group(struct hg_auth_result *r, const struct berval *v)

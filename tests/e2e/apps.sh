@@ -56,13 +56,7 @@ if ! "$SLAPD" start "$LDAP_DIR" "$LDAP_PORT" >"$LDAP_DIR.log" 2>&1; then
 	not_ok "slapd starts on 127.0.0.1:$LDAP_PORT"
 fi
 rm -f "$LDAP_DIR.log"
-if ! "$LAB" up "$CFG" >"/tmp/e2e-$HG_PREFIX.log" 2>&1; then
-	sed 's/^/# /' "/tmp/e2e-$HG_PREFIX.log"
-	not_ok "lab up"
-	e2e_finish
-	exit 1
-fi
-rm -f "/tmp/e2e-$HG_PREFIX.log"
+e2e_lab_up "$CFG"
 CA=$RUN/pki/ca.pem
 ok "lab up ($HG_PREFIX): portal on $GW_C:8443, STA endpoint on $GW_B:443, slapd on 127.0.0.1:$LDAP_PORT"
 

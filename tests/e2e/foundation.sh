@@ -6,13 +6,7 @@ set -uo pipefail
 
 e2e_pick_lab
 trap e2e_cleanup EXIT
-if ! "$LAB" up >/tmp/e2e-$HG_PREFIX.log 2>&1; then
-	cat /tmp/e2e-$HG_PREFIX.log | sed 's/^/# /'
-	not_ok "lab up"
-	e2e_finish
-	exit 1
-fi
-rm -f /tmp/e2e-$HG_PREFIX.log
+e2e_lab_up
 ok "lab up ($HG_PREFIX, $HG_CLIENT_NET.0/24, $HG_BACKEND_NET.0/24)"
 
 # 1. ping both sides, counters move

@@ -27,13 +27,7 @@ cleanup() {
 	e2e_cleanup
 }
 trap cleanup EXIT
-if ! "$LAB" up "$CFG" >"/tmp/e2e-$HG_PREFIX.log" 2>&1; then
-	sed 's/^/# /' "/tmp/e2e-$HG_PREFIX.log"
-	not_ok "lab up"
-	e2e_finish
-	exit 1
-fi
-rm -f "/tmp/e2e-$HG_PREFIX.log"
+e2e_lab_up "$CFG"
 CA=$RUN/pki/ca.pem
 SERVER=$HG_BACKEND_NET.1
 ok "lab up ($HG_PREFIX) with the ica virtual server on $GW_C:1443"

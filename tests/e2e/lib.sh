@@ -51,6 +51,20 @@ e2e_finish() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
 
+# e2e_lab_up [CONFIG]: brings the lab up; if that fails, shows its output,
+# fails the test and exits (the EXIT trap cleans up).
+e2e_lab_up() {
+	local log=/tmp/e2e-$HG_PREFIX.log
+	if ! "$LAB" up "$@" >"$log" 2>&1; then
+		sed 's/^/# /' "$log"
+		rm -f "$log"
+		not_ok "lab up"
+		e2e_finish
+		exit 1
+	fi
+	rm -f "$log"
+}
+
 ctl() { "$CTL" -s "$SOCK" "$@"; }
 
 # stat PATH: a counter from `hopgatectl stats --json`, e.g. total.icmp_echo_replies

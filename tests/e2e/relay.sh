@@ -30,13 +30,7 @@ cleanup() {
 	e2e_cleanup
 }
 trap cleanup EXIT
-if ! "$LAB" up "$CFG" >"/tmp/e2e-$HG_PREFIX.log" 2>&1; then
-	sed 's/^/# /' "/tmp/e2e-$HG_PREFIX.log"
-	not_ok "lab up"
-	e2e_finish
-	exit 1
-fi
-rm -f "/tmp/e2e-$HG_PREFIX.log"
+e2e_lab_up "$CFG"
 ok "lab up ($HG_PREFIX) with virtual servers tcp8080 and dead"
 VS="$GW_C 8080"
 inc() { ip netns exec "$NS_C" timeout "$1" "${@:2}"; }

@@ -33,13 +33,7 @@ for svc, port in (("echo", 1007), ("discard", 1009), ("source", 1019)):
     cfg["listeners"].append(l)
 json.dump(cfg, open(sys.argv[2], "w"), indent=2)
 PY
-if ! "$LAB" up "$CONFIG" >"/tmp/e2e-$HG_PREFIX.log" 2>&1; then
-	sed 's/^/# /' "/tmp/e2e-$HG_PREFIX.log"
-	not_ok "lab up"
-	e2e_finish
-	exit 1
-fi
-rm -f "/tmp/e2e-$HG_PREFIX.log"
+e2e_lab_up "$CONFIG"
 ok "lab up with an impairer between client and gateway ($HG_PREFIX)"
 inc() { ip netns exec "$NS_C" timeout "$1" "${@:2}"; }
 

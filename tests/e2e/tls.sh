@@ -45,13 +45,7 @@ cleanup() {
 	e2e_cleanup
 }
 trap cleanup EXIT
-if ! "$LAB" up "$CFG" >"/tmp/e2e-$HG_PREFIX.log" 2>&1; then
-	sed 's/^/# /' "/tmp/e2e-$HG_PREFIX.log"
-	not_ok "lab up"
-	e2e_finish
-	exit 1
-fi
-rm -f "/tmp/e2e-$HG_PREFIX.log"
+e2e_lab_up "$CFG"
 CA=$RUN/pki/ca.pem
 ok "lab up ($HG_PREFIX); TLS virtual server $GW_C:443, lab CA $CA"
 check "scripts/lab status names the lab CA" \
